@@ -1,0 +1,59 @@
+"""Writes: channel accounts. Config is validated by the plugin's form; secrets are encrypted."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from omnidesk.channel_accounts.models import ChannelAccount
+from omnidesk.channel_accounts.secrets import decrypt_secrets, encrypt_secrets
+from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
+from omnidesk.tenants.models import Municipality
+
+
+def _validated(plugin_key: str, raw: dict[str, Any], current_secrets: dict[str, Any]) -> tuple[dict, dict]:
+    try:
+        form_class = get_adapter(plugin_key).config_form
+    except UnknownPlugin:
+        raise ValidationError({"plugin_key": f"Unknown channel plugin {plugin_key!r}."}) from None
+    secret_names = form_class.secret_field_names()
+    # An empty secret keeps the stored one, so forms never need to show it.
+    data = {**{k: v for k, v in current_secrets.items() if not raw.get(k)}, **raw}
+    form = form_class(data=data)
+    if not form.is_valid():
+        raise ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
+    cleaned = form.cleaned_data
+    config = {k: v for k, v in cleaned.items() if k not in secret_names}
+    secrets = {k: v for k, v in cleaned.items() if k in secret_names and v}
+    return config, secrets
+
+
+@transaction.atomic
+def channel_account_create(
+    *, municipality: Municipality, plugin_key: str, name: str, config: dict[str, Any], enabled: bool = True
+) -> ChannelAccount:
+    clean_config, secrets = _validated(plugin_key, config, {})
+    return ChannelAccount.objects.create(
+        municipality=municipality,
+        plugin_key=plugin_key,
+        name=name,
+        enabled=enabled,
+        config=clean_config,
+        encrypted_secrets=encrypt_secrets(secrets),
+    )
+
+
+@transaction.atomic
+def channel_account_update_config(*, account: ChannelAccount, config: dict[str, Any]) -> ChannelAccount:
+    clean_config, secrets = _validated(account.plugin_key, config, decrypt_secrets(account.encrypted_secrets))
+    account.config = clean_config
+    account.encrypted_secrets = encrypt_secrets(secrets)
+    account.save(update_fields=["config", "encrypted_secrets"])
+    return account
+
+
+def channel_account_set_enabled(*, account: ChannelAccount, enabled: bool) -> ChannelAccount:
+    account.enabled = enabled
+    account.save(update_fields=["enabled"])
+    return account

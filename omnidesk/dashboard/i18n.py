@@ -1,0 +1,41 @@
+"""Translated labels the dashboard's script needs, so live updates read like the server-rendered page."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from omnidesk.tickets.models import DeliveryStatus, Priority, Status
+
+
+def event_templates() -> dict[str, str]:
+    return {
+        "assigned": _("%(actor)s assigned this ticket to %(assignee)s"),
+        "unassigned": _("%(actor)s removed the assignee"),
+        "status": _("%(actor)s changed the status to %(status)s"),
+    }
+
+
+def describe_event(metadata: dict[str, Any]) -> str:
+    template = event_templates().get(metadata.get("event", ""), "")
+    if not template:
+        return _("System event")
+    values = {**metadata, "status": dict(Status.choices).get(metadata.get("status", ""), metadata.get("status", ""))}
+    return template % {"actor": values.get("actor") or _("System"), "assignee": values.get("assignee", ""), "status": values["status"]}
+
+
+def script_labels() -> dict[str, Any]:
+    return {
+        "status": {k: str(v) for k, v in Status.choices},
+        "priority": {k: str(v) for k, v in Priority.choices},
+        "delivery": {k: str(v) for k, v in DeliveryStatus.choices},
+        "events": event_templates(),
+        "system": _("System"),
+        "note": _("Internal note"),
+        "unassigned": _("Unassigned"),
+        "resend": _("Send again"),
+        "live": _("Live"),
+        "offline": _("Reconnecting…"),
+        "new_message": _("New message in ticket #%(number)s"),
+        "send_failed": _("Could not save: %(reason)s"),
+    }

@@ -1,0 +1,231 @@
+"""The first dashboard: one inbox across channels, a ticket pane, and the actions on a ticket."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from omnidesk.channel_accounts.selectors import account_context, accounts_of
+from omnidesk.dashboard.filters import TicketFilter
+from omnidesk.dashboard.i18n import script_labels
+from omnidesk.dashboard.forms import AssignForm, NoteForm, ReplyForm, StatusForm
+from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
+from omnidesk.realtime.selectors import latest_event_id
+from omnidesk.tenants.access import member_required, switch_municipality
+from omnidesk.tenants.models import Membership
+from omnidesk.tickets import selectors
+from omnidesk.tickets.models import Status, Ticket
+from omnidesk.tickets.presenters import message_data, ticket_data
+from omnidesk.tickets.services import (
+    NotAllowed,
+    message_resend,
+    note_create,
+    reply_create,
+    ticket_assign,
+    ticket_set_status,
+)
+
+PAGE_SIZE = 50
+
+
+def _membership(request: HttpRequest) -> Membership:
+    return request.membership  # type: ignore[attr-defined]
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _ticket_or_404(request: HttpRequest, number: int) -> Ticket:
+    ticket = selectors.ticket_by_number(_membership(request).municipality, number)
+    if ticket is None:
+        raise Http404(_("No such ticket."))
+    return ticket
+
+
+def _resident_links(request: HttpRequest) -> list[dict[str, str]]:
+    links = []
+    for account in accounts_of(_membership(request).municipality).filter(enabled=True):
+        try:
+            url = get_adapter(account.plugin_key).resident_page_url(account_context(account))
+        except UnknownPlugin:
+            continue
+        if url:
+            links.append({"name": account.name, "url": url})
+    return links
+
+
+def _inbox_context(request: HttpRequest) -> dict[str, Any]:
+    membership = _membership(request)
+    ticket_filter = TicketFilter(request.GET or None, queryset=selectors.inbox(membership.municipality), membership=membership)
+    page = Paginator(ticket_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return {
+        "dashboard_config": {
+            "municipalityId": membership.municipality_id,
+            "userId": membership.user_id,
+            "lastEventId": latest_event_id(municipality_id=membership.municipality_id),
+            "filters": {k: v for k, v in request.GET.items() if k in ticket_filter.filters and v},
+            "eventsUrl": reverse("events"),
+            "resendUrl": reverse("dashboard:resend", kwargs={"message_id": 0}),
+            "ticketUrl": reverse("dashboard:ticket", kwargs={"number": 0}),
+            "labels": script_labels(),
+        },
+        "filter": ticket_filter,
+        "page": page,
+        "query_string": request.GET.urlencode(),
+        "resident_links": _resident_links(request),
+    }
+
+
+@member_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard/inbox.html", _inbox_context(request))
+
+
+@member_required
+def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    colleagues = get_user_model().objects.filter(memberships__municipality=ticket.municipality).order_by("username")
+    context = _inbox_context(request)
+    context["dashboard_config"]["ticketId"] = ticket.pk
+    context = {
+        **context,
+        "ticket": ticket,
+        "thread": selectors.thread(ticket),
+        "other_tickets": selectors.other_tickets_of_contact(ticket),
+        "identities": ticket.contact.identities.all(),
+        "reply_form": ReplyForm(),
+        "note_form": NoteForm(),
+        "status_form": StatusForm(initial={"status": ticket.status}),
+        "colleagues": colleagues,
+        "capabilities": _capabilities(ticket),
+    }
+    return render(request, "dashboard/inbox.html", context)
+
+
+def _capabilities(ticket: Ticket) -> Any:
+    try:
+        return get_adapter(ticket.channel_account.plugin_key).capabilities
+    except UnknownPlugin:
+        return None
+
+
+def _done(request: HttpRequest, ticket: Ticket, payload: dict[str, Any] | None = None) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"ok": True, "ticket": ticket_data(ticket), **(payload or {})})
+    return redirect(reverse("dashboard:ticket", kwargs={"number": ticket.number}) + _query_suffix(request))
+
+
+def _query_suffix(request: HttpRequest) -> str:
+    return f"?{request.GET.urlencode()}" if request.GET else ""
+
+
+def _refused(request: HttpRequest, ticket: Ticket, errors: dict[str, Any] | str) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"ok": False, "errors": errors}, status=400)
+    from django.contrib import messages
+
+    messages.error(request, errors if isinstance(errors, str) else _("Please check the form."))
+    return redirect(reverse("dashboard:ticket", kwargs={"number": ticket.number}) + _query_suffix(request))
+
+
+@require_POST
+@member_required
+def reply(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, ticket, form.errors.get_json_data())
+    capabilities = _capabilities(ticket)
+    text = form.cleaned_data["text"]
+    if capabilities and len(text) > capabilities.max_text_length:
+        return _refused(request, ticket, _("This channel accepts at most %(n)d characters.") % {"n": capabilities.max_text_length})
+    try:
+        message = reply_create(ticket=ticket, author=request.user, text=text)
+    except NotAllowed as exc:
+        return _refused(request, ticket, str(exc))
+    return _done(request, ticket, {"message": message_data(message)})
+
+
+@require_POST
+@member_required
+def note(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, ticket, form.errors.get_json_data())
+    message = note_create(ticket=ticket, author=request.user, text=form.cleaned_data["text"])
+    return _done(request, ticket, {"message": message_data(message)})
+
+
+@require_POST
+@member_required
+def assign(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    form = AssignForm(request.POST)
+    form.is_valid()
+    value = form.cleaned_data.get("assignee", "")
+    if value == "me":
+        assignee = request.user
+    elif value == "":
+        assignee = None
+    else:
+        assignee = (
+            get_user_model().objects.filter(pk=value, memberships__municipality=ticket.municipality).first()
+            if value.isdigit()
+            else None
+        )
+        if assignee is None:
+            return _refused(request, ticket, _("That colleague does not work for this municipality."))
+    ticket = ticket_assign(ticket=ticket, assignee=assignee, actor=request.user)
+    return _done(request, ticket)
+
+
+@require_POST
+@member_required
+def set_status(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, ticket, form.errors.get_json_data())
+    ticket = ticket_set_status(ticket=ticket, status=Status(form.cleaned_data["status"]), actor=request.user)
+    return _done(request, ticket)
+
+
+@require_POST
+@member_required
+def resend(request: HttpRequest, message_id: int) -> HttpResponse:
+    message = selectors.message_in(_membership(request).municipality, message_id)
+    if message is None:
+        raise Http404(_("No such message."))
+    try:
+        message = message_resend(message=message, actor=request.user)
+    except NotAllowed as exc:
+        return _refused(request, message.ticket, str(exc))
+    return _done(request, message.ticket, {"message": message_data(message)})
+
+
+@member_required
+def attachment(request: HttpRequest, uuid: str) -> HttpResponse:
+    found = selectors.attachment_in(_membership(request).municipality, uuid)
+    if found is None or not found.file:
+        raise Http404(_("No such file."))
+    response = FileResponse(found.file.open("rb"), as_attachment=True, filename=found.filename)
+    response["Content-Type"] = found.content_type
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_POST
+@member_required
+def choose_municipality(request: HttpRequest) -> HttpResponse:
+    value = request.POST.get("municipality", "")
+    if not value.isdigit() or not switch_municipality(request, int(value)):
+        raise Http404(_("You do not work for that municipality."))
+    return redirect("dashboard:inbox")

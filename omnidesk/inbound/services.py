@@ -1,0 +1,84 @@
+"""Ingest: normalised events from a plugin become contacts, tickets, messages and status changes."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from omnidesk.channel_accounts.models import ChannelAccount
+from omnidesk.contacts.models import ContactIdentity
+from omnidesk.contacts.normalise import InvalidIdentity, normalise
+from omnidesk.contacts.services import contact_for_identity, contact_update_name
+from omnidesk.plugin_api.events import InboundEvent, InboundMessage, ProfileUpdate, StatusUpdate
+from omnidesk.tickets.services import DuplicateMessage, delivery_status_record, message_receive
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidEvent(ValueError):
+    """A plugin produced an event core cannot accept (e.g. an address that is no phone number)."""
+
+
+@dataclass
+class IngestReport:
+    messages: int = 0
+    duplicates: int = 0
+    statuses: int = 0
+    profiles: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"messages": self.messages, "duplicates": self.duplicates, "statuses": self.statuses, "profiles": self.profiles}
+
+
+def _ingest_message(account: ChannelAccount, event: InboundMessage, report: IngestReport) -> None:
+    try:
+        identity_ref = normalise(event.sender)
+    except InvalidIdentity as exc:
+        raise InvalidEvent(str(exc)) from exc
+    contact = contact_for_identity(
+        municipality=account.municipality, identity=identity_ref, display_name=event.sender_name
+    )
+    identity = ContactIdentity.objects.get(
+        municipality=account.municipality, kind=identity_ref.kind, value=identity_ref.value
+    )
+    try:
+        message_receive(
+            account=account,
+            contact=contact,
+            identity=identity,
+            provider_message_id=event.provider_message_id,
+            text=event.text,
+            html=event.html,
+            subject=event.subject,
+            sent_at=event.sent_at,
+            in_reply_to=event.in_reply_to,
+            attachments=event.attachments,
+            metadata=dict(event.metadata),
+        )
+        report.messages += 1
+    except DuplicateMessage:
+        report.duplicates += 1
+
+
+def ingest_events(*, account: ChannelAccount, events: tuple[InboundEvent, ...]) -> IngestReport:
+    """Store all events of one webhook or poll in one transaction: all of it, or nothing."""
+    report = IngestReport()
+    with transaction.atomic():
+        for event in events:
+            if isinstance(event, InboundMessage):
+                _ingest_message(account, event, report)
+            elif isinstance(event, StatusUpdate):
+                delivery_status_record(account=account, update=event)
+                report.statuses += 1
+            elif isinstance(event, ProfileUpdate):
+                try:
+                    contact_update_name(
+                        municipality=account.municipality, identity=event.identity, display_name=event.display_name
+                    )
+                except InvalidIdentity as exc:
+                    raise InvalidEvent(str(exc)) from exc
+                report.profiles += 1
+            else:
+                raise InvalidEvent(f"unknown event type {type(event).__name__}")
+    return report

@@ -1,0 +1,84 @@
+"""The one webhook endpoint: /webhooks/<account public id>/, dispatched to the account's plugin."""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from omnidesk.channel_accounts.selectors import account_by_public_id, account_context
+from omnidesk.inbound.services import InvalidEvent, ingest_events
+from omnidesk.plugin_api.errors import MalformedPayload, VerificationFailed
+from omnidesk.plugin_api.events import WebhookRequest
+from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
+
+logger = logging.getLogger(__name__)
+
+
+def _error(status: int, code: str, detail: str, **headers: str) -> JsonResponse:
+    response = JsonResponse({"error": code, "detail": detail}, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _read_body(request: HttpRequest, limit: int) -> bytes | None:
+    """The raw body, or None when it exceeds the limit (checked before reading where the length is declared)."""
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+def _webhook_request(request: HttpRequest, body: bytes) -> WebhookRequest:
+    return WebhookRequest(
+        method=request.method or "POST",
+        url=settings.PUBLIC_URL + request.get_full_path(),
+        headers={name.lower(): value for name, value in request.headers.items()},
+        query={key: request.GET.get(key, "") for key in request.GET},
+        body=body,
+        content_type=request.content_type or "",
+    )
+
+
+@csrf_exempt
+def webhook(request: HttpRequest, public_id: str) -> HttpResponse:
+    if request.method not in ("GET", "POST"):
+        return _error(405, "method_not_allowed", "Use POST (or GET for a subscription handshake).", Allow="GET, POST")
+    try:
+        account = account_by_public_id(public_id)
+    except DatabaseError:
+        return _error(503, "unavailable", "Temporarily unavailable; retry later.", **{"Retry-After": "30"})
+    if account is None:
+        return _error(404, "unknown_account", "No channel account has this webhook address.")
+    try:
+        adapter = get_adapter(account.plugin_key)
+    except UnknownPlugin:
+        return _error(503, "plugin_unavailable", "The channel plugin is not installed.", **{"Retry-After": "300"})
+    limit = settings.OMNIDESK["WEBHOOK_MAX_BYTES"]
+    body = _read_body(request, limit)
+    if body is None:
+        return _error(413, "payload_too_large", f"The body exceeds the limit of {limit} bytes.")
+    try:
+        result = adapter.handle_webhook(_webhook_request(request, body), account_context(account))
+    except VerificationFailed as exc:
+        logger.warning("webhook verification failed", extra={"account": account.public_id, "plugin": account.plugin_key})
+        return _error(403, "verification_failed", str(exc) or "The request could not be verified.")
+    except MalformedPayload as exc:
+        return _error(400, "malformed_payload", str(exc))
+    if not account.enabled:
+        # Acknowledged so the provider stops retrying; nothing is stored for a switched-off channel.
+        return JsonResponse({"status": "ignored", "reason": "channel_disabled"})
+    try:
+        report = ingest_events(account=account, events=result.events)
+    except InvalidEvent as exc:
+        return _error(400, "invalid_event", str(exc))
+    except DatabaseError:
+        logger.exception("webhook ingest failed", extra={"account": account.public_id})
+        return _error(503, "unavailable", "Temporarily unavailable; retry later.", **{"Retry-After": "30"})
+    if result.response is not None:
+        return HttpResponse(result.response.body, status=result.response.status, content_type=result.response.content_type)
+    return JsonResponse({"status": "ok", **report.as_dict()})

@@ -1,0 +1,137 @@
+"""Outbound delivery: claim a queued reply, hand it to its plugin, record the outcome."""
+from __future__ import annotations
+
+import enum
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from omnidesk.channel_accounts.selectors import account_context
+from omnidesk.plugin_api.errors import PermanentDeliveryError, TransientDeliveryError
+from omnidesk.plugin_api.events import IdentityKind, IdentityRef, OutboundMessage
+from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
+from omnidesk.tickets.models import DeliveryStatus, Message
+from omnidesk.tickets.presenters import user_name
+from omnidesk.tickets.services import outbound_mark_failed, outbound_mark_retrying, outbound_mark_sent
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not queued (already sent, or another worker has it)
+
+
+def enqueue_delivery(message: Message) -> None:
+    """Schedule delivery once the surrounding transaction commits."""
+    from omnidesk.outbound.tasks import deliver_message
+
+    message_id = message.pk
+    transaction.on_commit(lambda: deliver_message.delay(message_id))
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter, at least what the provider asked for."""
+    cfg = settings.OMNIDESK
+    ceiling = min(cfg["OUTBOUND_BACKOFF_CAP"], cfg["OUTBOUND_BACKOFF_BASE"] * (2 ** max(0, attempt - 1)))
+    return max(retry_after or 0.0, random.uniform(ceiling / 2, ceiling))
+
+
+def _claim(message_id: int) -> Message | None:
+    """Move a queued message to `sending`; only one worker can win."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(skip_locked=True)
+            .select_related("ticket", "ticket__identity", "channel_account", "channel_account__municipality", "author_user")
+            .filter(pk=message_id, delivery_status=DeliveryStatus.QUEUED)
+            .first()
+        )
+        if message is None:
+            return None
+        message.delivery_status = DeliveryStatus.SENDING
+        message.claimed_at = timezone.now()
+        message.attempts += 1
+        message.save(update_fields=["delivery_status", "claimed_at", "attempts"])
+    return message
+
+
+def _outbound(message: Message) -> OutboundMessage:
+    identity = message.ticket.identity
+    previous_inbound = (
+        Message.objects.filter(ticket_id=message.ticket_id, direction="inbound", created_at__lte=message.created_at)
+        .exclude(provider_message_id="")
+        .order_by("-created_at")
+        .values_list("provider_message_id", flat=True)
+        .first()
+    )
+    return OutboundMessage(
+        message_id=str(message.pk),
+        recipient=IdentityRef(IdentityKind(identity.kind), identity.value),
+        text=message.text,
+        subject=message.ticket.subject,
+        sender_name=user_name(message.author_user),
+        in_reply_to=previous_inbound or "",
+        attempt=message.attempts,
+    )
+
+
+def deliver(message_id: int) -> tuple[Outcome, float]:
+    """One delivery attempt. Returns the outcome and, for RETRY, the delay before the next attempt."""
+    message = _claim(message_id)
+    if message is None:
+        return Outcome.SKIPPED, 0.0
+    account = message.channel_account
+    if not account.enabled:
+        outbound_mark_failed(message=message, code="channel_disabled", reason="The channel is switched off.")
+        return Outcome.FAILED, 0.0
+    try:
+        adapter = get_adapter(account.plugin_key)
+        result = adapter.send(_outbound(message), account_context(account))
+    except UnknownPlugin:
+        outbound_mark_failed(message=message, code="plugin_missing", reason="The channel plugin is not installed.")
+        return Outcome.FAILED, 0.0
+    except PermanentDeliveryError as exc:
+        with transaction.atomic():
+            outbound_mark_failed(message=message, code=exc.code, reason=exc.reason)
+        return Outcome.FAILED, 0.0
+    except TransientDeliveryError as exc:
+        if message.attempts >= settings.OMNIDESK["OUTBOUND_MAX_ATTEMPTS"]:
+            with transaction.atomic():
+                outbound_mark_failed(message=message, code=exc.code or "gave_up", reason=exc.reason)
+            return Outcome.FAILED, 0.0
+        delay = backoff_seconds(message.attempts, exc.retry_after)
+        with transaction.atomic():
+            outbound_mark_retrying(message=message, code=exc.code, reason=exc.reason, delay=delay)
+        return Outcome.RETRY, delay
+    except Exception as exc:  # a plugin bug must not leave the message stuck in `sending`
+        logger.exception("channel plugin crashed while sending", extra={"message_id": message_id})
+        if message.attempts >= settings.OMNIDESK["OUTBOUND_MAX_ATTEMPTS"]:
+            with transaction.atomic():
+                outbound_mark_failed(message=message, code="plugin_error", reason=type(exc).__name__)
+            return Outcome.FAILED, 0.0
+        delay = backoff_seconds(message.attempts)
+        with transaction.atomic():
+            outbound_mark_retrying(message=message, code="plugin_error", reason=type(exc).__name__, delay=delay)
+        return Outcome.RETRY, delay
+    with transaction.atomic():
+        outbound_mark_sent(message=message, provider_message_id=result.provider_message_id, status=result.status.value)
+    return Outcome.SENT, 0.0
+
+
+def stalled_message_ids() -> list[int]:
+    """Messages that were claimed by a worker that never reported back, or queued but never picked up."""
+    cutoff = timezone.now() - timedelta(seconds=settings.OMNIDESK["OUTBOUND_STALL_SECONDS"])
+    Message.objects.filter(delivery_status=DeliveryStatus.SENDING, claimed_at__lt=cutoff).update(
+        delivery_status=DeliveryStatus.QUEUED, claimed_at=None, next_attempt_at=None
+    )
+    overdue = Message.objects.filter(delivery_status=DeliveryStatus.QUEUED).filter(
+        Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, created_at__lt=cutoff)
+    )
+    return list(overdue.values_list("pk", flat=True)[:1000])

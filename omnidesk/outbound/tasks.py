@@ -1,0 +1,23 @@
+"""Celery tasks for outbound delivery: thin wrappers around outbound.services."""
+from __future__ import annotations
+
+from celery import shared_task
+
+from omnidesk.outbound.services import Outcome, deliver, stalled_message_ids
+
+
+@shared_task(bind=True, name="omnidesk.outbound.tasks.deliver_message", max_retries=None)
+def deliver_message(self, message_id: int) -> str:  # type: ignore[no-untyped-def]
+    outcome, delay = deliver(message_id)
+    if outcome is Outcome.RETRY:
+        # The message is queued again in the database; the broker only carries the timer.
+        raise self.retry(countdown=delay)
+    return outcome.value
+
+
+@shared_task(name="omnidesk.outbound.tasks.requeue_stalled")
+def requeue_stalled() -> int:
+    ids = stalled_message_ids()
+    for message_id in ids:
+        deliver_message.delay(message_id)
+    return len(ids)

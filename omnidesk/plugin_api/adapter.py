@@ -1,0 +1,70 @@
+"""The base class every channel plugin implements. Adapters are stateless: all state is in the account."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.urls import URLPattern, URLResolver
+
+from omnidesk.plugin_api.capabilities import Capabilities
+from omnidesk.plugin_api.events import (
+    AccountContext,
+    InboundEvent,
+    OutboundMessage,
+    PollResult,
+    SendResult,
+    WebhookRequest,
+    WebhookResult,
+)
+from omnidesk.plugin_api.forms import ChannelConfigForm
+
+API_VERSION = "1.0"
+
+
+class ChannelAdapter:
+    """Subclass this, set the class attributes, implement `verify`, `parse` and `send`.
+
+    Rules: `verify` runs before anything is stored; `parse` is pure (no database, no network);
+    `send` raises TransientDeliveryError or PermanentDeliveryError, never a bare exception on
+    purpose; nothing here may log a secret.
+    """
+
+    key: ClassVar[str]  # unique, lower-case, e.g. "whatsapp"
+    verbose_name: ClassVar[str]
+    api_version: ClassVar[str] = API_VERSION
+    capabilities: ClassVar[Capabilities]
+    config_form: ClassVar[type[ChannelConfigForm]] = ChannelConfigForm
+
+    # --- inbound ---------------------------------------------------------------------------
+    def handle_webhook(self, request: WebhookRequest, account: AccountContext) -> WebhookResult:
+        """Verify, then parse. Override only for handshakes (e.g. a GET challenge) that carry no events."""
+        self.verify(request, account)
+        return WebhookResult(events=tuple(self.parse(request, account)))
+
+    def verify(self, request: WebhookRequest, account: AccountContext) -> None:
+        """Raise VerificationFailed unless the request provably comes from the provider."""
+        raise NotImplementedError
+
+    def parse(self, request: WebhookRequest, account: AccountContext) -> list[InboundEvent]:
+        """Turn a verified request into events; raise MalformedPayload for what cannot be read."""
+        raise NotImplementedError
+
+    def poll(self, account: AccountContext, cursor: str) -> PollResult:
+        """Fetch what arrived since `cursor` (empty at first). Only for capabilities.polling."""
+        raise NotImplementedError(f"{self.key} does not poll")
+
+    # --- outbound --------------------------------------------------------------------------
+    def send(self, message: OutboundMessage, account: AccountContext) -> SendResult:
+        raise NotImplementedError
+
+    # --- optional hooks --------------------------------------------------------------------
+    def urlpatterns(self) -> list[URLPattern | URLResolver]:
+        """Pages or endpoints of the plugin's own, mounted under /channels/<key>/."""
+        return []
+
+    def websocket_urlpatterns(self) -> list[URLPattern | URLResolver]:
+        """Websocket routes of the plugin's own, mounted under ws/channels/<key>/."""
+        return []
+
+    def resident_page_url(self, account: AccountContext) -> str:
+        """A page where a resident can reach this account, if the plugin serves one."""
+        return ""

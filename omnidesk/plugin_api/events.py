@@ -1,0 +1,170 @@
+"""The typed values that cross the plugin boundary. Plugins build and read only these."""
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class IdentityKind(enum.StrEnum):
+    """How a resident is addressed on a channel; identities of one kind are shared across channels."""
+
+    PHONE = "phone"  # E.164; WhatsApp and SMS from one number find one contact
+    EMAIL = "email"
+    VISITOR = "visitor"  # an anonymous web visitor (livechat, sandbox)
+    USER_ID = "user_id"  # a provider-scoped user id, e.g. WhatsApp's business-scoped user id
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Outbound delivery states, in the order they normally happen."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class IdentityRef:
+    """One address of a resident on a channel, e.g. (PHONE, "+31612345678")."""
+
+    kind: IdentityKind
+    value: str
+
+
+@dataclass(frozen=True)
+class InboundAttachment:
+    """A file that came with an inbound message: its bytes, or a provider reference to fetch later."""
+
+    filename: str
+    content_type: str
+    content: bytes | None = None
+    provider_media_id: str = ""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A resident's message, as the provider delivered it."""
+
+    provider_message_id: str
+    sender: IdentityRef
+    sent_at: datetime
+    text: str = ""
+    html: str = ""
+    subject: str = ""
+    sender_name: str = ""
+    attachments: tuple[InboundAttachment, ...] = ()
+    # The provider id of the message this one replies to, when the channel has replies.
+    in_reply_to: str = ""
+    # Extra facts a later issue or plugin may use (kept on the message, never interpreted by core).
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """The provider's news about one of our outbound messages."""
+
+    provider_message_id: str
+    status: DeliveryStatus
+    occurred_at: datetime
+    error_code: str = ""
+    error_message: str = ""
+
+
+@dataclass(frozen=True)
+class ProfileUpdate:
+    """A resident's display name as the provider knows it."""
+
+    identity: IdentityRef
+    display_name: str
+
+
+InboundEvent = InboundMessage | StatusUpdate | ProfileUpdate
+
+
+@dataclass(frozen=True)
+class OutboundAttachment:
+    filename: str
+    content_type: str
+    size: int
+    url: str  # an absolute URL the plugin may fetch the bytes from
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """An agent's reply, handed to the plugin for delivery."""
+
+    message_id: str  # our id, stable across retries; use it as the provider's idempotency key if it has one
+    recipient: IdentityRef
+    text: str
+    subject: str = ""
+    sender_name: str = ""
+    attachments: tuple[OutboundAttachment, ...] = ()
+    in_reply_to: str = ""  # provider id of the message being answered, if any
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+    status: DeliveryStatus = DeliveryStatus.SENT
+
+
+@dataclass(frozen=True)
+class AccountContext:
+    """One municipality's configured instance of a plugin, as the plugin sees it (no model)."""
+
+    public_id: str
+    name: str
+    municipality_slug: str
+    config: Mapping[str, Any]  # validated config, secrets included and decrypted
+    webhook_url: str
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """An HTTP request to an account's webhook, reduced to what verification and parsing need."""
+
+    method: str
+    url: str  # the public URL the provider called, query string included
+    headers: Mapping[str, str]  # lower-cased names
+    query: Mapping[str, str]
+    body: bytes
+    content_type: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    status: int = 200
+    body: bytes = b'{"status": "ok"}'
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    """What handling a webhook produced: events to ingest and, optionally, the answer to give."""
+
+    events: tuple[InboundEvent, ...] = ()
+    response: WebhookResponse | None = None
+
+
+@dataclass(frozen=True)
+class PollResult:
+    events: tuple[InboundEvent, ...]
+    cursor: str  # opaque to core; stored only after the events are committed
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """A message of a conversation as a resident-facing plugin page may show it (never internal notes)."""
+
+    id: str
+    direction: str  # "inbound" or "outbound"
+    text: str
+    author_name: str
+    created_at: datetime
+    status: str = ""

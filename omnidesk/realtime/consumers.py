@@ -1,0 +1,61 @@
+"""The dashboard websocket: pushes a municipality's events to its logged-in members only."""
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from omnidesk.realtime.selectors import events_after
+from omnidesk.realtime.services import municipality_group
+from omnidesk.tenants.selectors import membership_for
+
+CLOSE_UNAUTHORISED = 4403
+
+
+class DashboardConsumer(AsyncJsonWebsocketConsumer):
+    """ws/dashboard/<municipality id>/?after=<last event id>
+
+    On connect, replays what the client missed after `after`; then forwards live events. Frames are
+    {"id", "type", "data"}; ids increase, and a client that sees a gap asks for a catch-up.
+    """
+
+    group: str = ""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        municipality_id = int(self.scope["url_route"]["kwargs"]["municipality_id"])
+        membership = await database_sync_to_async(membership_for)(user, municipality_id) if user else None
+        if membership is None:
+            await self.close(code=CLOSE_UNAUTHORISED)
+            return
+        self.municipality_id = municipality_id
+        self.group = municipality_group(municipality_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        after = self._after_from_query()
+        if after is not None:
+            await self._send_catch_up(after)
+
+    def _after_from_query(self) -> int | None:
+        from urllib.parse import parse_qs
+
+        values = parse_qs(self.scope.get("query_string", b"").decode()).get("after")
+        return int(values[0]) if values and values[0].isdigit() else None
+
+    async def _send_catch_up(self, after: int) -> None:
+        frames = await database_sync_to_async(events_after)(municipality_id=self.municipality_id, after_id=after)
+        await self.send_json({"type": "catch_up", "events": frames})
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "catch_up":
+            after = content.get("after")
+            if isinstance(after, int) and after >= 0:
+                await self._send_catch_up(after)
+
+    async def dashboard_event(self, message: dict[str, Any]) -> None:
+        await self.send_json(message["frame"])

@@ -1,0 +1,60 @@
+"""Municipalities (the tenants) and who works for them in which role."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Municipality(models.Model):
+    slug = models.SlugField(_("slug"), unique=True, max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    # A resolved ticket is reopened by a new message within this many days; later, a new ticket starts.
+    reopen_window_days = models.PositiveIntegerField(_("reopen window (days)"), default=7)
+    # Source of per-municipality ticket numbers; only tickets.services touches it.
+    last_ticket_number = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("municipality")
+        verbose_name_plural = _("municipalities")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    AGENT = "agent", _("Agent")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    ADMIN = "admin", _("Administrator")
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "municipality"], name="membership_unique_user_municipality")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.municipality} ({self.role})"
+
+
+class Team(models.Model):
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(_("name"), max_length=100)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["municipality", "name"], name="team_unique_name_per_municipality")]
+
+    def __str__(self) -> str:
+        return self.name

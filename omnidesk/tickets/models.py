@@ -1,0 +1,184 @@
+"""Tickets (one conversation with one resident over one channel account) and their messages."""
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from omnidesk.channel_accounts.models import ChannelAccount
+from omnidesk.contacts.models import Contact, ContactIdentity
+from omnidesk.plugin_api.events import DeliveryStatus as DeliveryStatusValue
+from omnidesk.tenants.models import Municipality, Team
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class Tag(models.Model):
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["municipality", "name"], name="tag_unique_name_per_municipality")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="tickets")
+    number = models.PositiveIntegerField(_("number"))
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="tickets")
+    identity = models.ForeignKey(ContactIdentity, on_delete=models.PROTECT, related_name="tickets")
+    channel_account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="tickets")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
+    priority = models.CharField(_("priority"), max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tickets"
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    preview = models.CharField(max_length=200, blank=True, editable=False)  # last message, for the inbox list
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_activity_at = models.DateTimeField(db_index=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    last_outbound_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        constraints = [models.UniqueConstraint(fields=["municipality", "number"], name="ticket_unique_number")]
+        indexes = [
+            models.Index(fields=["municipality", "-last_activity_at"], name="ticket_inbox_idx"),
+            models.Index(fields=["contact", "channel_account", "-created_at"], name="ticket_thread_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number}"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = "outbound", _("Outbound")
+
+
+class Kind(models.TextChoices):
+    MESSAGE = "message", _("Message")
+    NOTE = "note", _("Internal note")
+    EVENT = "event", _("System event")
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = DeliveryStatusValue.QUEUED.value, _("Queued")
+    SENDING = DeliveryStatusValue.SENDING.value, _("Sending")
+    SENT = DeliveryStatusValue.SENT.value, _("Sent")
+    DELIVERED = DeliveryStatusValue.DELIVERED.value, _("Delivered")
+    READ = DeliveryStatusValue.READ.value, _("Read")
+    FAILED = DeliveryStatusValue.FAILED.value, _("Failed")
+
+
+class Message(models.Model):
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    channel_account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="+")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.MESSAGE)
+    text = models.TextField(blank=True)
+    html = models.TextField(blank=True)  # sanitised before it is stored
+    subject = models.CharField(max_length=255, blank=True)
+    author_contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    provider_message_id = models.CharField(max_length=255, blank=True, default="")
+    in_reply_to = models.CharField(max_length=255, blank=True, default="")
+    delivery_status = models.CharField(max_length=16, choices=DeliveryStatus.choices, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.CharField(max_length=500, blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)  # when a worker took it for sending
+    next_attempt_at = models.DateTimeField(null=True, blank=True)  # when a queued reply is due (retry backoff)
+    metadata = models.JSONField(default=dict, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)  # the provider's time for inbound messages
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "id"]
+        constraints = [
+            # Idempotent ingest: a provider's redelivery cannot create a second message.
+            models.UniqueConstraint(
+                fields=["channel_account", "provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="message_unique_provider_id",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="message_thread_idx"),
+            models.Index(fields=["delivery_status", "next_attempt_at"], name="message_outbox_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.kind} {self.pk}"
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    return f"attachments/{instance.municipality_id}/{instance.uuid}"
+
+
+class Attachment(models.Model):
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    file = models.FileField(upload_to=attachment_path, max_length=300, blank=True)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    provider_media_id = models.CharField(max_length=255, blank=True)  # to fetch later, when not yet stored
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class DeliveryEvent(models.Model):
+    """A provider's status report, kept even when it arrives before we know the message it is about."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    channel_account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="+")
+    provider_message_id = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices)
+    occurred_at = models.DateTimeField()
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.CharField(max_length=500, blank=True, default="")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="delivery_events")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel_account", "provider_message_id", "status"], name="delivery_event_unique"
+            )
+        ]

@@ -1,0 +1,67 @@
+"""Plain-data views of tickets and messages, shared by realtime events and the API."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from omnidesk.tickets.models import Attachment, Message, Ticket
+
+
+def user_name(user: Any) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def ticket_data(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "url": reverse("dashboard:ticket", kwargs={"number": ticket.number}),
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "contact_name": str(ticket.contact),
+        "channel_account_id": ticket.channel_account_id,
+        "channel_name": ticket.channel_account.name,
+        "channel_key": ticket.channel_account.plugin_key,
+        "assignee_id": ticket.assignee_id,
+        "assignee_name": user_name(ticket.assignee),
+        "preview": ticket.preview,
+        "last_activity_at": ticket.last_activity_at,
+    }
+
+
+def attachment_data(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "url": reverse("dashboard:attachment", kwargs={"uuid": attachment.uuid}),
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+    }
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    if message.author_user_id:
+        author = user_name(message.author_user)
+    elif message.author_contact_id:
+        author = str(message.author_contact)
+    else:
+        author = ""
+    return {
+        "id": message.id,
+        "ticket_id": message.ticket_id,
+        "ticket_number": message.ticket.number,
+        "direction": message.direction,
+        "kind": message.kind,
+        "text": message.text,
+        "html": message.html,
+        "author_name": author,
+        "created_at": message.created_at,
+        "delivery_status": message.delivery_status,
+        "error_code": message.error_code,
+        "error_message": message.error_message,
+        "metadata": message.metadata if message.kind == "event" else {},
+        "attachments": [attachment_data(a) for a in message.attachments.all()],
+    }

@@ -1,0 +1,73 @@
+"""Reads: tickets and messages, always scoped by municipality."""
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from omnidesk.contacts.normalise import InvalidIdentity, normalise
+from omnidesk.plugin_api.events import HistoryItem, IdentityRef
+from omnidesk.tenants.models import Municipality
+from omnidesk.tickets.models import Attachment, Kind, Message, Ticket
+from omnidesk.tickets.presenters import user_name
+
+
+def tickets_of(municipality: Municipality) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(municipality=municipality).select_related("contact", "channel_account", "assignee")
+
+
+def inbox(municipality: Municipality) -> QuerySet[Ticket]:
+    return tickets_of(municipality).order_by("-last_activity_at", "-id")
+
+
+def ticket_by_number(municipality: Municipality, number: int) -> Ticket | None:
+    return tickets_of(municipality).select_related("identity", "team").filter(number=number).first()
+
+
+def thread(ticket: Ticket) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(ticket=ticket)
+        .select_related("author_user", "author_contact", "ticket")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+        .order_by("created_at", "id")
+    )
+
+
+def message_in(municipality: Municipality, message_id: int) -> Message | None:
+    return Message.objects.filter(municipality=municipality, pk=message_id).select_related("ticket", "channel_account").first()
+
+
+def attachment_in(municipality: Municipality, uuid: str) -> Attachment | None:
+    return Attachment.objects.filter(municipality=municipality, uuid=uuid).first()
+
+
+def other_tickets_of_contact(ticket: Ticket, limit: int = 10) -> QuerySet[Ticket]:
+    return tickets_of(ticket.municipality).filter(contact_id=ticket.contact_id).exclude(pk=ticket.pk).order_by(
+        "-last_activity_at"
+    )[:limit]
+
+
+def resident_history(*, public_id: str, identity: IdentityRef, limit: int) -> list[HistoryItem]:
+    try:
+        ref = normalise(identity)
+    except InvalidIdentity:
+        return []
+    messages = (
+        Message.objects.filter(
+            channel_account__public_id=public_id,
+            kind=Kind.MESSAGE,
+            ticket__identity__kind=ref.kind,
+            ticket__identity__value=ref.value,
+        )
+        .select_related("author_user")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return [
+        HistoryItem(
+            id=str(m.pk),
+            direction=m.direction,
+            text=m.text,
+            author_name=user_name(m.author_user) if m.author_user_id else "",
+            created_at=m.created_at,
+            status=m.delivery_status,
+        )
+        for m in reversed(list(messages))
+    ]

@@ -1,0 +1,340 @@
+"""Writes: tickets and their messages. Every change is published to the municipality's dashboards."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from omnidesk.channel_accounts.models import ChannelAccount
+from omnidesk.contacts.models import Contact, ContactIdentity
+from omnidesk.plugin_api.events import InboundAttachment, StatusUpdate
+from omnidesk.realtime.services import publish
+from omnidesk.tenants.models import Municipality
+from omnidesk.tickets.delivery import next_status
+from omnidesk.tickets.models import (
+    Attachment,
+    DeliveryEvent,
+    DeliveryStatus,
+    Direction,
+    Kind,
+    Message,
+    Status,
+    Ticket,
+)
+from omnidesk.tickets.presenters import message_data, ticket_data, user_name
+
+PREVIEW_LENGTH = 140
+ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
+
+
+class DuplicateMessage(Exception):
+    """The provider delivered a message we already have."""
+
+
+class NotAllowed(Exception):
+    """The action is not possible in the ticket's current state; the message says why."""
+
+
+def _preview(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= PREVIEW_LENGTH else flat[: PREVIEW_LENGTH - 1] + "…"
+
+
+def _next_ticket_number(municipality: Municipality) -> int:
+    # The row lock taken by UPDATE serialises numbering per municipality until commit.
+    Municipality.objects.filter(pk=municipality.pk).update(last_ticket_number=F("last_ticket_number") + 1)
+    return Municipality.objects.values_list("last_ticket_number", flat=True).get(pk=municipality.pk)
+
+
+def publish_ticket(ticket: Ticket, type: str = "ticket.updated") -> None:
+    publish(municipality_id=ticket.municipality_id, type=type, payload={"ticket": ticket_data(ticket)})
+
+
+def publish_message(message: Message, type: str = "message.created") -> None:
+    publish(
+        municipality_id=message.municipality_id,
+        type=type,
+        payload={"message": message_data(message), "ticket": ticket_data(message.ticket)},
+    )
+
+
+def ticket_for_inbound(
+    *, account: ChannelAccount, contact: Contact, identity: ContactIdentity, at: datetime
+) -> tuple[Ticket, bool]:
+    """The ticket an inbound message joins: the active one, a recently resolved one (reopened), or a new one."""
+    latest = (
+        Ticket.objects.select_for_update()
+        .filter(contact=contact, channel_account=account)
+        .exclude(status=Status.CLOSED)
+        .order_by("-created_at")
+        .first()
+    )
+    if latest and latest.status in ACTIVE_STATUSES:
+        return latest, False
+    window = timedelta(days=account.municipality.reopen_window_days)
+    if latest and latest.status == Status.RESOLVED and latest.resolved_at and at - latest.resolved_at <= window:
+        latest.status = Status.OPEN
+        latest.resolved_at = None
+        return latest, False
+    ticket = Ticket.objects.create(
+        municipality=account.municipality,
+        number=_next_ticket_number(account.municipality),
+        contact=contact,
+        identity=identity,
+        channel_account=account,
+        last_activity_at=at,
+    )
+    return ticket, True
+
+
+def _store_attachment(message: Message, item: InboundAttachment) -> Attachment:
+    attachment = Attachment(
+        municipality_id=message.municipality_id,
+        message=message,
+        filename=item.filename[:255] or "attachment",
+        content_type=item.content_type[:255] or "application/octet-stream",
+        provider_media_id=item.provider_media_id,
+    )
+    if item.content is not None:
+        attachment.size = len(item.content)
+        attachment.sha256 = hashlib.sha256(item.content).hexdigest()
+        attachment.file.save(attachment.filename, ContentFile(item.content), save=False)
+    attachment.save()
+    return attachment
+
+
+def message_receive(
+    *,
+    account: ChannelAccount,
+    contact: Contact,
+    identity: ContactIdentity,
+    provider_message_id: str,
+    text: str,
+    html: str = "",
+    subject: str = "",
+    sent_at: datetime | None = None,
+    in_reply_to: str = "",
+    attachments: tuple[InboundAttachment, ...] = (),
+    metadata: dict[str, Any] | None = None,
+) -> Message:
+    """Store one inbound message. Raises DuplicateMessage when the provider id is known already."""
+    if provider_message_id and Message.objects.filter(
+        channel_account=account, provider_message_id=provider_message_id
+    ).exists():
+        raise DuplicateMessage(provider_message_id)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            ticket, created = ticket_for_inbound(account=account, contact=contact, identity=identity, at=now)
+            message = Message.objects.create(
+                municipality_id=account.municipality_id,
+                ticket=ticket,
+                channel_account=account,
+                direction=Direction.INBOUND,
+                kind=Kind.MESSAGE,
+                text=text,
+                html=html,
+                subject=subject[:255],
+                author_contact=contact,
+                provider_message_id=provider_message_id,
+                in_reply_to=in_reply_to,
+                sent_at=sent_at,
+                metadata=dict(metadata or {}),
+            )
+            for item in attachments:
+                _store_attachment(message, item)
+    except IntegrityError:
+        # A concurrent delivery of the same message won the race.
+        raise DuplicateMessage(provider_message_id) from None
+    if subject and not ticket.subject:
+        ticket.subject = subject[:255]
+    ticket.last_inbound_at = now
+    ticket.last_activity_at = now
+    ticket.preview = _preview(text or subject or ", ".join(a.filename for a in attachments))
+    ticket.save()
+    publish_message(message)
+    if created:
+        publish_ticket(ticket, "ticket.created")
+    return message
+
+
+def reply_create(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:
+    """Queue an agent's reply; delivery happens in a task after commit."""
+    from omnidesk.outbound.services import enqueue_delivery
+
+    if not ticket.channel_account.enabled:
+        raise NotAllowed("This channel is switched off; the reply cannot be sent.")
+    now = timezone.now()
+    with transaction.atomic():
+        message = Message.objects.create(
+            municipality_id=ticket.municipality_id,
+            ticket=ticket,
+            channel_account_id=ticket.channel_account_id,
+            direction=Direction.OUTBOUND,
+            kind=Kind.MESSAGE,
+            text=text,
+            author_user=author,
+            delivery_status=DeliveryStatus.QUEUED,
+        )
+        ticket.last_outbound_at = now
+        ticket.last_activity_at = now
+        ticket.first_response_at = ticket.first_response_at or now
+        ticket.preview = _preview(text)
+        if ticket.status == Status.NEW:
+            ticket.status = Status.OPEN
+        ticket.save()
+        publish_message(message)
+        enqueue_delivery(message)
+    return message
+
+
+def note_create(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:
+    with transaction.atomic():
+        message = Message.objects.create(
+            municipality_id=ticket.municipality_id,
+            ticket=ticket,
+            channel_account_id=ticket.channel_account_id,
+            direction=Direction.OUTBOUND,
+            kind=Kind.NOTE,
+            text=text,
+            author_user=author,
+        )
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+        publish_message(message)
+    return message
+
+
+def _system_event(ticket: Ticket, actor: AbstractBaseUser | None, event: str, **data: Any) -> Message:
+    message = Message.objects.create(
+        municipality_id=ticket.municipality_id,
+        ticket=ticket,
+        channel_account_id=ticket.channel_account_id,
+        direction=Direction.OUTBOUND,
+        kind=Kind.EVENT,
+        author_user=actor,
+        metadata={"event": event, "actor": user_name(actor), **data},
+    )
+    publish_message(message)
+    return message
+
+
+def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None, actor: AbstractBaseUser) -> Ticket:
+    if ticket.assignee_id == (assignee.pk if assignee else None):
+        return ticket
+    with transaction.atomic():
+        ticket.assignee = assignee
+        if ticket.status == Status.NEW and assignee is not None:
+            ticket.status = Status.OPEN
+        ticket.save()
+        _system_event(ticket, actor, "assigned" if assignee else "unassigned", assignee=user_name(assignee))
+        publish_ticket(ticket)
+    return ticket
+
+
+def ticket_set_status(*, ticket: Ticket, status: Status, actor: AbstractBaseUser) -> Ticket:
+    if ticket.status == status:
+        return ticket
+    with transaction.atomic():
+        ticket.status = status
+        ticket.resolved_at = timezone.now() if status in (Status.RESOLVED, Status.CLOSED) else None
+        ticket.save()
+        _system_event(ticket, actor, "status", status=status.value)
+        publish_ticket(ticket)
+    return ticket
+
+
+def delivery_status_record(*, account: ChannelAccount, update: StatusUpdate) -> Message | None:
+    """Keep a provider's status report and apply it to its message, if we know the message yet."""
+    try:
+        with transaction.atomic():
+            DeliveryEvent.objects.create(
+                municipality_id=account.municipality_id,
+                channel_account=account,
+                provider_message_id=update.provider_message_id,
+                status=update.status.value,
+                occurred_at=update.occurred_at,
+                error_code=update.error_code[:64],
+                error_message=update.error_message[:500],
+            )
+    except IntegrityError:
+        return None  # this exact report was handled already
+    message = (
+        Message.objects.select_for_update()
+        .filter(channel_account=account, provider_message_id=update.provider_message_id)
+        .first()
+    )
+    if message is None:
+        return None  # attached when the send records the provider id
+    return _apply_delivery_events(message)
+
+
+def _apply_delivery_events(message: Message) -> Message:
+    events = DeliveryEvent.objects.filter(
+        channel_account_id=message.channel_account_id, provider_message_id=message.provider_message_id
+    ).order_by("occurred_at", "id")
+    status = message.delivery_status
+    for event in events:
+        new_status = next_status(status, event.status)
+        if new_status != status and event.status == DeliveryStatus.FAILED:
+            message.error_code, message.error_message = event.error_code, event.error_message
+        status = new_status
+    events.filter(message__isnull=True).update(message=message)
+    if status != message.delivery_status:
+        message.delivery_status = status
+        message.save(update_fields=["delivery_status", "error_code", "error_message"])
+        publish_message(message, "message.updated")
+    return message
+
+
+def outbound_mark_sent(*, message: Message, provider_message_id: str, status: str) -> Message:
+    message.provider_message_id = provider_message_id
+    message.delivery_status = next_status(DeliveryStatus.SENDING, status)
+    message.claimed_at = None
+    message.error_code = message.error_message = ""
+    message.save(update_fields=["provider_message_id", "delivery_status", "claimed_at", "error_code", "error_message"])
+    publish_message(message, "message.updated")
+    # Status reports that arrived before we knew the provider id.
+    return _apply_delivery_events(message)
+
+
+def outbound_mark_failed(*, message: Message, code: str, reason: str) -> Message:
+    message.delivery_status = DeliveryStatus.FAILED
+    message.claimed_at = None
+    message.error_code, message.error_message = code[:64], reason[:500]
+    message.save(update_fields=["delivery_status", "claimed_at", "error_code", "error_message"])
+    publish_message(message, "message.updated")
+    return message
+
+
+def outbound_mark_retrying(*, message: Message, code: str, reason: str, delay: float) -> Message:
+    message.delivery_status = DeliveryStatus.QUEUED
+    message.claimed_at = None
+    message.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+    message.error_code, message.error_message = code[:64], reason[:500]
+    message.save(update_fields=["delivery_status", "claimed_at", "next_attempt_at", "error_code", "error_message"])
+    publish_message(message, "message.updated")
+    return message
+
+
+def message_resend(*, message: Message, actor: AbstractBaseUser) -> Message:
+    """Queue a failed reply again, for real: a new delivery attempt through the plugin."""
+    from omnidesk.outbound.services import enqueue_delivery
+
+    if message.delivery_status != DeliveryStatus.FAILED:
+        raise NotAllowed("Only a failed message can be sent again.")
+    if not message.channel_account.enabled:
+        raise NotAllowed("This channel is switched off; the reply cannot be sent.")
+    with transaction.atomic():
+        message.delivery_status = DeliveryStatus.QUEUED
+        message.attempts = 0
+        message.error_code = message.error_message = ""
+        message.save(update_fields=["delivery_status", "attempts", "error_code", "error_message"])
+        publish_message(message, "message.updated")
+        enqueue_delivery(message)
+    return message

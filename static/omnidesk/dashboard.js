@@ -1,0 +1,237 @@
+/* Omnidesk dashboard: live updates over the websocket, with catch-up from the database.
+ * Every event has an increasing id; a gap or a reconnect asks the server for what was missed,
+ * and ids already applied are ignored, so nothing shows twice and nothing is lost. */
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("dashboard-config").textContent);
+  const labels = config.labels;
+  const applied = new Set();
+  let lastId = config.lastEventId || 0;
+  let socket = null;
+  let retryDelay = 1000;
+
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const statusEl = $("#live-status");
+
+  function setLive(online) {
+    if (!statusEl) return;
+    statusEl.textContent = online ? labels.live : labels.offline;
+    statusEl.className = "live-status " + (online ? "online" : "offline");
+  }
+
+  function formatTime(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function interpolate(template, values) {
+    return template.replace(/%\((\w+)\)s/g, (_, key) => (values[key] == null ? "" : String(values[key])));
+  }
+
+  // --- ticket list -------------------------------------------------------------------------
+  function matchesFilters(ticket) {
+    const f = config.filters || {};
+    if (f.status && ticket.status !== f.status) return false;
+    if (f.channel_account && String(ticket.channel_account_id) !== String(f.channel_account)) return false;
+    if (f.assignee === "me" && ticket.assignee_id !== config.userId) return false;
+    if (f.assignee === "none" && ticket.assignee_id !== null) return false;
+    if (f.assignee && /^\d+$/.test(f.assignee) && String(ticket.assignee_id) !== f.assignee) return false;
+    return true;
+  }
+
+  function fillRow(row, t) {
+    row.dataset.ticketId = t.id;
+    row.dataset.status = t.status;
+    const link = $("a", row);
+    link.href = t.url + window.location.search;
+    $("[data-field=contact_name]", row).textContent = t.contact_name;
+    const time = $("[data-field=last_activity_at]", row);
+    time.dateTime = t.last_activity_at;
+    time.textContent = formatTime(t.last_activity_at);
+    $("[data-field=channel_name]", row).textContent = t.channel_name;
+    const status = $("[data-field=status]", row);
+    status.textContent = labels.status[t.status] || t.status;
+    status.className = "badge status status-" + t.status;
+    $(".number", row).textContent = "#" + t.number;
+    $("[data-field=assignee_name]", row).textContent = t.assignee_name || "";
+    $("[data-field=preview]", row).textContent = t.preview || "";
+    const current = t.id === config.ticketId;
+    row.classList.toggle("current", current);
+    if (current) link.setAttribute("aria-current", "page");
+  }
+
+  function upsertRow(t, moveToTop) {
+    const list = $("#ticket-list");
+    if (!list) return;
+    let row = list.querySelector('[data-ticket-id="' + t.id + '"]');
+    if (!matchesFilters(t)) {
+      if (row) row.remove();
+    } else {
+      if (!row) {
+        row = $("#tpl-ticket-row").content.firstElementChild.cloneNode(true);
+        list.prepend(row);
+      } else if (moveToTop && list.firstElementChild !== row) {
+        list.prepend(row);
+      }
+      fillRow(row, t);
+    }
+    const empty = $("#empty-inbox");
+    if (empty) empty.hidden = list.children.length > 0;
+    const count = $("#ticket-count");
+    if (count) count.textContent = String(list.children.length);
+  }
+
+  // --- thread ------------------------------------------------------------------------------
+  function fillDelivery(el, m) {
+    const badge = $("[data-field=delivery_status]", el);
+    if (badge) {
+      badge.hidden = !m.delivery_status;
+      badge.textContent = labels.delivery[m.delivery_status] || m.delivery_status;
+      badge.className = "badge delivery delivery-" + m.delivery_status;
+    }
+    const failure = $("[data-field=failure]", el);
+    if (failure) {
+      failure.hidden = m.delivery_status !== "failed";
+      $("[data-field=error_message]", failure).textContent = m.error_message || "";
+      const code = $("[data-field=error_code]", failure);
+      if (code) code.textContent = m.error_code ? "(" + m.error_code + ")" : "";
+    }
+  }
+
+  function buildMessage(m) {
+    if (m.kind === "event") {
+      const el = $("#tpl-event").content.firstElementChild.cloneNode(true);
+      const template = labels.events[m.metadata.event] || labels.system;
+      const status = labels.status[m.metadata.status] || m.metadata.status;
+      $(".event-text", el).textContent =
+        interpolate(template, { actor: m.metadata.actor || labels.system, assignee: m.metadata.assignee, status: status }) +
+        " · " + formatTime(m.created_at);
+      return el;
+    }
+    const el = $("#tpl-message").content.firstElementChild.cloneNode(true);
+    $(".author", el).textContent = m.author_name;
+    $(".badge.note", el).hidden = m.kind !== "note";
+    const time = $("time", el);
+    time.dateTime = m.created_at;
+    time.textContent = formatTime(m.created_at);
+    $(".body", el).textContent = m.text;
+    $("form", el).action = config.resendUrl.replace("/0/", "/" + m.id + "/");
+    bindAsyncForm($("form", el));
+    return el;
+  }
+
+  function upsertMessage(m) {
+    const thread = $("#thread");
+    if (!thread || m.ticket_id !== config.ticketId) return;
+    let el = document.getElementById("message-" + m.id);
+    if (!el) {
+      el = buildMessage(m);
+      el.id = "message-" + m.id;
+      el.dataset.messageId = m.id;
+      el.classList.add("msg-" + m.kind, "msg-" + m.direction);
+      const nearBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
+      thread.append(el);
+      if (nearBottom) thread.scrollTop = thread.scrollHeight;
+    }
+    fillDelivery(el, m);
+  }
+
+  function updateTicketHeader(t) {
+    if (t.id !== config.ticketId) return;
+    const assignee = $("#ticket-assignee");
+    if (assignee) assignee.textContent = t.assignee_name || labels.unassigned;
+    const me = $("#assign-me");
+    if (me) me.disabled = t.assignee_id === config.userId;
+    const status = $("#id_status");
+    if (status && document.activeElement !== status) status.value = t.status;
+    const select = $("#assignee-select");
+    if (select && document.activeElement !== select) select.value = t.assignee_id ? String(t.assignee_id) : "";
+  }
+
+  // --- events --------------------------------------------------------------------------------
+  function apply(frame) {
+    if (applied.has(frame.id)) return;
+    applied.add(frame.id);
+    lastId = Math.max(lastId, frame.id);
+    const data = frame.data || {};
+    if (data.ticket) {
+      upsertRow(data.ticket, frame.type === "message.created" || frame.type === "ticket.created");
+      updateTicketHeader(data.ticket);
+    }
+    if (data.message) upsertMessage(data.message);
+  }
+
+  function onFrame(frame) {
+    if (frame.type === "catch_up") {
+      frame.events.forEach(apply);
+      return;
+    }
+    if (frame.id > lastId + 1 && socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "catch_up", after: lastId }));
+    }
+    apply(frame);
+  }
+
+  function connect() {
+    const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + window.location.host + "/ws/dashboard/" + config.municipalityId + "/?after=" + lastId);
+    socket.onopen = () => { retryDelay = 1000; setLive(true); };
+    socket.onmessage = (e) => onFrame(JSON.parse(e.data));
+    socket.onclose = (e) => {
+      setLive(false);
+      if (e.code === 4403) return; // not a member: reconnecting cannot help
+      const delay = retryDelay * (0.5 + Math.random());
+      retryDelay = Math.min(retryDelay * 2, 30000);
+      window.setTimeout(connect, delay);
+    };
+  }
+
+  // --- forms -----------------------------------------------------------------------------------
+  function bindAsyncForm(form) {
+    if (form.dataset.bound) return;
+    form.dataset.bound = "1";
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const submitter = event.submitter;
+      const action = (submitter && submitter.getAttribute("formaction")) || form.action;
+      const body = new FormData(form);
+      const buttons = form.querySelectorAll("button");
+      buttons.forEach((b) => (b.disabled = true));
+      const errorEl = form.querySelector(".error[role=alert]");
+      let ticket = null;
+      try {
+        const response = await fetch(action, { method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin" });
+        const result = await response.json();
+        if (!response.ok || !result.ok) throw new Error(typeof result.errors === "string" ? result.errors : JSON.stringify(result.errors));
+        if (errorEl) errorEl.hidden = true;
+        if (form.hasAttribute("data-reset")) form.reset();
+        ticket = result.ticket || null;
+        if (ticket) upsertRow(ticket, Boolean(result.message));
+        if (result.message) upsertMessage(result.message);
+      } catch (err) {
+        if (errorEl) { errorEl.textContent = interpolate(labels.send_failed, { reason: err.message }); errorEl.hidden = false; }
+      } finally {
+        buttons.forEach((b) => (b.disabled = false));
+        if (ticket) updateTicketHeader(ticket);
+      }
+    });
+  }
+
+  document.querySelectorAll("form[data-async]").forEach(bindAsyncForm);
+
+  const composer = $("#composer-text");
+  const counter = $("#composer-count");
+  if (composer && counter) {
+    const max = parseInt(composer.dataset.max || "0", 10);
+    composer.addEventListener("input", () => {
+      counter.textContent = max ? composer.value.length + " / " + max : String(composer.value.length);
+      counter.classList.toggle("over", max > 0 && composer.value.length > max);
+    });
+    composer.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); composer.form.requestSubmit(); }
+    });
+  }
+  const thread = $("#thread");
+  if (thread) thread.scrollTop = thread.scrollHeight;
+  connect();
+})();
