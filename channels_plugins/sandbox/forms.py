@@ -14,6 +14,7 @@ class SandboxConfigForm(ChannelConfigForm):
         label=_("Signing secret"), required=False, help_text=_("Signs the simulator's messages; generated when empty.")
     )
     delivery_url = forms.URLField(
+        assume_scheme="https",
         label=_("Delivery URL"),
         required=False,
         help_text=_("Optional: send replies as JSON to this address instead of the simulator page."),

@@ -1,0 +1,53 @@
+# Omnidesk. Two commands on a fresh machine:
+#   make run    install what is needed, then run the product on its embedded default with a demo municipality
+#   make test   install what is needed, start PostgreSQL/Redis if they are down, run the whole suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test install browser services migrate messages worker beat clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seeddemo
+	OMNIDESK_PUBLIC_URL=$${OMNIDESK_PUBLIC_URL:-http://$(HOST):$(PORT)} $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Debian's Chromium for the browser tests (never `playwright install`: it downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+# PostgreSQL and Redis run on every development machine and in CI; start them if they are down.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "PostgreSQL or Redis did not start" >&2; exit 1
+
+test: install browser services
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+# Production shape helpers (need DATABASE_URL and REDIS_URL).
+worker: install
+	$(VENV)/bin/celery -A omnidesk worker --loglevel INFO --concurrency 2
+
+beat: install
+	$(VENV)/bin/celery -A omnidesk beat --loglevel INFO --schedule $${OMNIDESK_DATA_DIR:-var}/celerybeat-schedule
+
+messages: install
+	$(PY) manage.py makemessages --locale nl --locale en --ignore '.venv/*' --ignore 'var/*'
+	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,194 @@
+"""Shared fixtures: tenants, signed sandbox webhooks, real server and worker processes, the browser."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from channels_plugins.sandbox.signing import resident_token
+from tests.factories import MembershipFactory, MunicipalityFactory, sandbox_account
+
+# Playwright's sync API keeps an event loop running in the main thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def municipality(db):  # type: ignore[no-untyped-def]
+    return MunicipalityFactory()
+
+
+@pytest.fixture
+def agent(municipality):  # type: ignore[no-untyped-def]
+    return MembershipFactory(municipality=municipality).user
+
+
+@pytest.fixture
+def agent_client(client, agent):  # type: ignore[no-untyped-def]
+    client.force_login(agent)
+    return client
+
+
+@pytest.fixture
+def account(municipality):  # type: ignore[no-untyped-def]
+    return sandbox_account(municipality)
+
+
+def new_resident_id() -> str:
+    return uuid.uuid4().hex
+
+
+def sandbox_headers(resident_id: str, secret: str = "s3cret-signing") -> dict[str, str]:
+    return {"X-Sandbox-Resident": resident_id, "X-Sandbox-Token": resident_token(secret, resident_id)}
+
+
+def post_sandbox(client, account, payload: Any, resident_id: str | None = None, **headers: str):  # type: ignore[no-untyped-def]
+    """POST to the account's webhook as the resident simulator does."""
+    resident_id = resident_id or new_resident_id()
+    body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+    all_headers = {**sandbox_headers(resident_id), **headers}
+    return client.post(
+        f"/webhooks/{account.public_id}/",
+        data=body,
+        content_type="application/json",
+        headers=all_headers,
+    )
+
+
+# --- real processes ----------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stack_env(**extra: str) -> dict[str, str]:
+    """Environment for a server or worker process that shares this test's database and Redis."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "omnidesk.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "OMNIDESK_REDIS_PREFIX": settings.REDIS_PREFIX,
+        "OMNIDESK_DATA_DIR": str(settings.DATA_DIR),
+        "OMNIDESK_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "OMNIDESK_TASKS_EAGER": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.update(extra)
+    return env
+
+
+class Process:
+    """A child process with its output in a file, stopped (and its children) at teardown."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._file = log.open("wb")
+        self.popen = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self._file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for_output(self, needle: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.output():
+                return
+            if self.popen.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"{needle!r} not seen; output:\n{self.output()[-4000:]}")
+
+    def stop(self) -> None:
+        import signal
+
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=5)
+        self._file.close()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path) -> Iterator[Process]:  # type: ignore[no-untyped-def]
+    """A real Celery worker on the test database and Redis broker."""
+    worker = Process(
+        [str(VENV_BIN / "celery"), "-A", "omnidesk", "worker", "--loglevel", "INFO", "--concurrency", "2",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:8]}@%h"],
+        stack_env(),
+        tmp_path / "worker.log",
+    )
+    worker.wait_for_output("ready.")
+    yield worker
+    worker.stop()
+
+
+def wait_until(predicate, timeout: float = 30, interval: float = 0.1, message: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+@pytest.fixture
+def live_stack(transactional_db, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Daphne (ASGI) plus a Celery worker, the production shape, on a free port; yields the base URL."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = stack_env(OMNIDESK_PUBLIC_URL=base_url)
+    worker = Process(
+        [str(VENV_BIN / "celery"), "-A", "omnidesk", "worker", "--loglevel", "INFO", "--concurrency", "2",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"stack-{uuid.uuid4().hex[:8]}@%h"],
+        env,
+        tmp_path / "worker.log",
+    )
+    server = Process(
+        [str(VENV_BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "omnidesk.asgi:application"],
+        env,
+        tmp_path / "daphne.log",
+    )
+    try:
+        worker.wait_for_output("ready.")
+        server.wait_for_output("Listening on")
+        yield base_url
+    finally:
+        server.stop()
+        worker.stop()
+
+
+# --- browser -----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):  # type: ignore[no-untyped-def]
+    """Debian's Chromium, without its attempts to reach the internet."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": shutil.which("chromium"),
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"],
+    }
