@@ -68,6 +68,8 @@ def ticket_for_inbound(
     *, account: ChannelAccount, contact: Contact, identity: ContactIdentity, at: datetime
 ) -> tuple[Ticket, bool]:
     """The ticket an inbound message joins: the active one, a recently resolved one (reopened), or a new one."""
+    # Lock the contact so two first messages arriving at once cannot open two tickets.
+    Contact.objects.select_for_update().filter(pk=contact.pk).first()
     latest = (
         Ticket.objects.select_for_update()
         .filter(contact=contact, channel_account=account)

@@ -1,0 +1,120 @@
+"""Inbound by polling: the cursor moves only with the committed messages, so restarts neither lose nor duplicate."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from omnidesk.channel_accounts.models import ChannelAccount
+from omnidesk.channel_accounts.services import channel_account_create
+from omnidesk.inbound.polling import poll_account, polling_account_ids
+from omnidesk.plugin_api import (
+    AccountContext,
+    Capabilities,
+    ChannelAdapter,
+    IdentityKind,
+    IdentityRef,
+    InboundMessage,
+    PollResult,
+)
+from omnidesk.plugin_api.registry import get_registry
+from omnidesk.tickets.models import Message
+
+# The provider's mailbox: (id, sender, text), oldest first. A test appends to it.
+MAILBOX: list[tuple[int, str, str]] = []
+
+
+class CrashAfterFetch(Exception):
+    pass
+
+
+class PollingAdapter(ChannelAdapter):
+    key = "testpoll"
+    verbose_name = "Polling test channel"
+    capabilities = Capabilities(identity_kind=IdentityKind.EMAIL, polling=True, poll_interval_seconds=60, webhooks=False)
+    crash_next = False
+
+    def poll(self, account: AccountContext, cursor: str) -> PollResult:
+        last = int(cursor or 0)
+        new = [item for item in MAILBOX if item[0] > last]
+        events = tuple(
+            InboundMessage(
+                provider_message_id=f"mail-{uid}",
+                sender=IdentityRef(IdentityKind.EMAIL, sender),
+                text=text,
+                sent_at=datetime(2026, 11, 28, tzinfo=timezone.utc),
+            )
+            for uid, sender, text in new
+        )
+        if PollingAdapter.crash_next:
+            PollingAdapter.crash_next = False
+            raise CrashAfterFetch("connection lost after fetching")
+        return PollResult(events=events, cursor=str(new[-1][0] if new else last))
+
+
+@pytest.fixture
+def polling_plugin():
+    registry = get_registry()
+    registry.adapters[PollingAdapter.key] = PollingAdapter()
+    MAILBOX.clear()
+    yield PollingAdapter
+    registry.adapters.pop(PollingAdapter.key, None)
+    MAILBOX.clear()
+
+
+@pytest.fixture
+def polling_account(polling_plugin, municipality):
+    return channel_account_create(municipality=municipality, plugin_key="testpoll", name="Mailbox", config={})
+
+
+def test_poll_ingests_new_messages_and_advances_cursor(polling_account):
+    MAILBOX.extend([(1, "Inwoner@Example.nl", "Eerste vraag"), (2, "inwoner@example.nl", "Tweede vraag")])
+
+    assert poll_account(polling_account.id) == 2
+    polling_account.refresh_from_db()
+    assert polling_account.poll_cursor == "2"
+    assert polling_account.last_polled_at is not None
+    texts = list(Message.objects.order_by("id").values_list("text", flat=True))
+    assert texts == ["Eerste vraag", "Tweede vraag"]
+    # Both mails come from one address: one contact, one ticket.
+    assert Message.objects.values("ticket").distinct().count() == 1
+
+    MAILBOX.append((3, "inwoner@example.nl", "Derde vraag"))
+    assert poll_account(polling_account.id) == 1
+    assert poll_account(polling_account.id) == 0
+    assert Message.objects.count() == 3
+
+
+def test_crash_after_fetch_keeps_cursor_and_nothing_doubles(polling_account, polling_plugin):
+    MAILBOX.extend([(1, "a@example.nl", "Vraag een")])
+    assert poll_account(polling_account.id) == 1
+
+    MAILBOX.extend([(2, "a@example.nl", "Vraag twee")])
+    polling_plugin.crash_next = True
+    with pytest.raises(CrashAfterFetch):
+        poll_account(polling_account.id)
+    polling_account.refresh_from_db()
+    assert polling_account.poll_cursor == "1"
+    assert Message.objects.count() == 1
+
+    assert poll_account(polling_account.id) == 1
+    assert list(Message.objects.order_by("id").values_list("text", flat=True)) == ["Vraag een", "Vraag twee"]
+
+
+def test_cursor_reset_does_not_duplicate(polling_account):
+    """A lost cursor (e.g. restored backup) refetches everything; ingest is idempotent on the provider id."""
+    MAILBOX.extend([(1, "b@example.nl", "Een"), (2, "b@example.nl", "Twee")])
+    assert poll_account(polling_account.id) == 2
+    ChannelAccount.objects.filter(pk=polling_account.pk).update(poll_cursor="")
+    assert poll_account(polling_account.id) == 0
+    assert Message.objects.count() == 2
+
+
+def test_only_enabled_due_polling_accounts_are_scheduled(polling_account, municipality, account):
+    assert polling_account.id in polling_account_ids()
+    assert account.id not in polling_account_ids()  # the sandbox does not poll
+    poll_account(polling_account.id)
+    assert polling_account.id not in polling_account_ids()  # polled just now; interval not yet passed
+    ChannelAccount.objects.filter(pk=polling_account.pk).update(enabled=False, last_polled_at=None)
+    assert polling_account.id not in polling_account_ids()
+    assert poll_account(polling_account.id) == 0
