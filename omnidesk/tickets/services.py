@@ -166,6 +166,19 @@ def message_receive(
     return message
 
 
+def _ticket_side_message(ticket: Ticket, kind: Kind, author: AbstractBaseUser | None, **fields: Any) -> Message:
+    """A message written on our side of the ticket: a reply, an internal note or a system event."""
+    return Message.objects.create(
+        municipality_id=ticket.municipality_id,
+        ticket=ticket,
+        channel_account_id=ticket.channel_account_id,
+        direction=Direction.OUTBOUND,
+        kind=kind,
+        author_user=author,
+        **fields,
+    )
+
+
 def reply_create(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:
     """Queue an agent's reply; delivery happens in a task after commit."""
     from omnidesk.outbound.services import enqueue_delivery
@@ -174,15 +187,8 @@ def reply_create(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Mess
         raise NotAllowed("This channel is switched off; the reply cannot be sent.")
     now = timezone.now()
     with transaction.atomic():
-        message = Message.objects.create(
-            municipality_id=ticket.municipality_id,
-            ticket=ticket,
-            channel_account_id=ticket.channel_account_id,
-            direction=Direction.OUTBOUND,
-            kind=Kind.MESSAGE,
-            text=text,
-            author_user=author,
-            delivery_status=DeliveryStatus.QUEUED,
+        message = _ticket_side_message(
+            ticket, Kind.MESSAGE, author, text=text, delivery_status=DeliveryStatus.QUEUED
         )
         ticket.last_outbound_at = now
         ticket.last_activity_at = now
@@ -198,29 +204,15 @@ def reply_create(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Mess
 
 def note_create(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:
     with transaction.atomic():
-        message = Message.objects.create(
-            municipality_id=ticket.municipality_id,
-            ticket=ticket,
-            channel_account_id=ticket.channel_account_id,
-            direction=Direction.OUTBOUND,
-            kind=Kind.NOTE,
-            text=text,
-            author_user=author,
-        )
+        message = _ticket_side_message(ticket, Kind.NOTE, author, text=text)
         Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
         publish_message(message)
     return message
 
 
 def _system_event(ticket: Ticket, actor: AbstractBaseUser | None, event: str, **data: Any) -> Message:
-    message = Message.objects.create(
-        municipality_id=ticket.municipality_id,
-        ticket=ticket,
-        channel_account_id=ticket.channel_account_id,
-        direction=Direction.OUTBOUND,
-        kind=Kind.EVENT,
-        author_user=actor,
-        metadata={"event": event, "actor": user_name(actor), **data},
+    message = _ticket_side_message(
+        ticket, Kind.EVENT, actor, metadata={"event": event, "actor": user_name(actor), **data}
     )
     publish_message(message)
     return message
