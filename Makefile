@@ -17,10 +17,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(VENV)/.installed
 
+run: export OMNIDESK_PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seeddemo
-	OMNIDESK_PUBLIC_URL=$${OMNIDESK_PUBLIC_URL:-http://$(HOST):$(PORT)} $(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 # Debian's Chromium for the browser tests (never `playwright install`: it downloads a browser).
 browser:

@@ -17,7 +17,8 @@ class NoteForm(forms.Form):
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), choices=Status.choices)
+    # Its own id: the inbox filter beside it has a `status` field too.
+    status = forms.ChoiceField(label=_("Status"), choices=Status.choices, widget=forms.Select(attrs={"id": "ticket-status"}))
 
 
 class AssignForm(forms.Form):

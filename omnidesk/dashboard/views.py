@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -69,6 +70,7 @@ def _inbox_context(request: HttpRequest) -> dict[str, Any]:
         "dashboard_config": {
             "municipalityId": membership.municipality_id,
             "userId": membership.user_id,
+            "timeZone": settings.TIME_ZONE,
             "lastEventId": latest_event_id(municipality_id=membership.municipality_id),
             "filters": {k: v for k, v in request.GET.items() if k in ticket_filter.filters and v},
             "eventsUrl": reverse("events"),

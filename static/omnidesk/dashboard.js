@@ -21,7 +21,7 @@
 
   function formatTime(iso) {
     const d = new Date(iso);
-    return isNaN(d) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return isNaN(d) ? "" : d.toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: config.timeZone });
   }
 
   function interpolate(template, values) {
@@ -120,10 +120,13 @@
     return el;
   }
 
-  function upsertMessage(m) {
+  // A form's answer can be older than events already applied (delivery happens right after commit),
+  // so it may add a missing message but never overwrite a newer state.
+  function upsertMessage(m, insertOnly) {
     const thread = $("#thread");
     if (!thread || m.ticket_id !== config.ticketId) return;
     let el = document.getElementById("message-" + m.id);
+    if (el && insertOnly) return;
     if (!el) {
       el = buildMessage(m);
       el.id = "message-" + m.id;
@@ -142,7 +145,7 @@
     if (assignee) assignee.textContent = t.assignee_name || labels.unassigned;
     const me = $("#assign-me");
     if (me) me.disabled = t.assignee_id === config.userId;
-    const status = $("#id_status");
+    const status = $("#ticket-status");
     if (status && document.activeElement !== status) status.value = t.status;
     const select = $("#assignee-select");
     if (select && document.activeElement !== select) select.value = t.assignee_id ? String(t.assignee_id) : "";
@@ -207,7 +210,7 @@
         if (form.hasAttribute("data-reset")) form.reset();
         ticket = result.ticket || null;
         if (ticket) upsertRow(ticket, Boolean(result.message));
-        if (result.message) upsertMessage(result.message);
+        if (result.message) upsertMessage(result.message, true);
       } catch (err) {
         if (errorEl) { errorEl.textContent = interpolate(labels.send_failed, { reason: err.message }); errorEl.hidden = false; }
       } finally {
