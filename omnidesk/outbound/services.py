@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from omnidesk.channel_accounts.selectors import account_context
+from omnidesk.plugin_api.capabilities import capability_problem
 from omnidesk.plugin_api.errors import PermanentDeliveryError, TransientDeliveryError
 from omnidesk.plugin_api.events import IdentityKind, IdentityRef, OutboundMessage
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
@@ -93,10 +94,16 @@ def deliver(message_id: int) -> tuple[Outcome, float]:
         return Outcome.FAILED, 0.0
     try:
         adapter = get_adapter(account.plugin_key)
-        result = adapter.send(_outbound(message), account_context(account))
     except UnknownPlugin:
         outbound_mark_failed(message=message, code="plugin_missing", reason="The channel plugin is not installed.")
         return Outcome.FAILED, 0.0
+    outbound = _outbound(message)
+    problem = capability_problem(adapter.capabilities, outbound)
+    if problem:
+        outbound_mark_failed(message=message, code=problem[0], reason=problem[1])
+        return Outcome.FAILED, 0.0
+    try:
+        result = adapter.send(outbound, account_context(account))
     except PermanentDeliveryError as exc:
         with transaction.atomic():
             outbound_mark_failed(message=message, code=exc.code, reason=exc.reason)

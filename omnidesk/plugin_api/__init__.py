@@ -14,6 +14,8 @@ from omnidesk.plugin_api.errors import (
 )
 from omnidesk.plugin_api.events import (
     AccountContext,
+    ComposerHints,
+    ConnectionCheck,
     DeliveryStatus,
     HistoryItem,
     IdentityKind,
@@ -39,6 +41,8 @@ __all__ = [
     "Capabilities",
     "ChannelAdapter",
     "ChannelConfigForm",
+    "ComposerHints",
+    "ConnectionCheck",
     "DeliveryError",
     "DeliveryStatus",
     "HistoryItem",

@@ -1,6 +1,7 @@
 """The base class every channel plugin implements. Adapters are stateless: all state is in the account."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from django.urls import URLPattern, URLResolver
@@ -8,6 +9,8 @@ from django.urls import URLPattern, URLResolver
 from omnidesk.plugin_api.capabilities import Capabilities
 from omnidesk.plugin_api.events import (
     AccountContext,
+    ComposerHints,
+    ConnectionCheck,
     InboundEvent,
     OutboundMessage,
     PollResult,
@@ -57,6 +60,14 @@ class ChannelAdapter:
         raise NotImplementedError
 
     # --- optional hooks --------------------------------------------------------------------
+    def check_connection(self, account: AccountContext) -> ConnectionCheck:
+        """Test the account's credentials against the provider ("test connection" in the settings)."""
+        return ConnectionCheck(ok=True, detail="This channel has no connection test.")
+
+    def composer_hints(self, account: AccountContext, last_inbound_at: datetime | None) -> ComposerHints:
+        """What the composer offers now, e.g. templates only outside a reply window."""
+        return ComposerHints()
+
     def urlpatterns(self) -> list[URLPattern | URLResolver]:
         """Pages or endpoints of the plugin's own, mounted under /channels/<key>/."""
         return []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from omnidesk.plugin_api.events import IdentityKind
+from omnidesk.plugin_api.events import IdentityKind, OutboundMessage
 
 
 @dataclass(frozen=True)
@@ -22,3 +22,24 @@ class Capabilities:
     polling: bool = False
     poll_interval_seconds: int = 60
     webhooks: bool = True
+
+
+def _type_allowed(content_type: str, allowed: tuple[str, ...]) -> bool:
+    return any(content_type == a or (a.endswith("/") and content_type.startswith(a)) for a in allowed)
+
+
+def capability_problem(capabilities: Capabilities, message: OutboundMessage) -> tuple[str, str] | None:
+    """Why this channel cannot carry the message, as (code, reason); None when it can.
+
+    Core checks this before calling a plugin, so no plugin has to, and no provider is called in vain.
+    """
+    if len(message.text) > capabilities.max_text_length:
+        return "too_long", f"The text has {len(message.text)} characters; this channel allows {capabilities.max_text_length}."
+    for attachment in message.attachments:
+        if not capabilities.attachments:
+            return "attachments_unsupported", "This channel cannot send attachments."
+        if capabilities.max_attachment_bytes and attachment.size > capabilities.max_attachment_bytes:
+            return "attachment_too_large", f"{attachment.filename} is larger than this channel allows."
+        if capabilities.attachment_types and not _type_allowed(attachment.content_type, capabilities.attachment_types):
+            return "attachment_type_unsupported", f"This channel cannot send files of type {attachment.content_type}."
+    return None

@@ -168,3 +168,20 @@ class HistoryItem:
     author_name: str
     created_at: datetime
     status: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """The outcome of testing an account's credentials against the provider."""
+
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ComposerHints:
+    """What the agent's composer should offer for this conversation (e.g. only templates outside a window)."""
+
+    free_text_allowed: bool = True
+    reason: str = ""  # shown when free text is not allowed
+    templates: tuple[str, ...] = ()
