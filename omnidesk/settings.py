@@ -211,6 +211,8 @@ REST_FRAMEWORK = {
 
 # --- Omnidesk ---------------------------------------------------------------------------------
 OMNIDESK = {
+    # Attachments (inbound, fetched from providers, or uploaded) above this size are refused.
+    "MAX_ATTACHMENT_BYTES": env.int("OMNIDESK_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024),
     # Webhook bodies above this size are refused with 413 before they are read.
     "WEBHOOK_MAX_BYTES": env.int("OMNIDESK_WEBHOOK_MAX_BYTES", default=1024 * 1024),
     # Fernet keys for channel secrets, newest first; the first encrypts, all decrypt.

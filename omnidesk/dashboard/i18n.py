@@ -34,6 +34,8 @@ def script_labels() -> dict[str, Any]:
         "note": _("Internal note"),
         "unassigned": _("Unassigned"),
         "resend": _("Send again"),
+        "attachment_pending": _("being fetched…"),
+        "attachment_unavailable": _("not available"),
         "live": _("Live"),
         "offline": _("Reconnecting…"),
         "new_message": _("New message in ticket #%(number)s"),

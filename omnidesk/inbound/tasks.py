@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from omnidesk.inbound.media import FetchLater, fetch_and_store
 from omnidesk.inbound.polling import poll_account, polling_account_ids
+from omnidesk.ops.retry import backoff_seconds
 
 
 @shared_task(name="omnidesk.inbound.tasks.schedule_polls")
@@ -17,3 +19,14 @@ def schedule_polls() -> int:
 @shared_task(name="omnidesk.inbound.tasks.poll_channel_account")
 def poll_channel_account(account_id: int) -> int:
     return poll_account(account_id)
+
+
+MEDIA_FETCH_ATTEMPTS = 6
+
+
+@shared_task(bind=True, name="omnidesk.inbound.tasks.fetch_attachment", max_retries=MEDIA_FETCH_ATTEMPTS)
+def fetch_attachment(self, attachment_id: int) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        return fetch_and_store(attachment_id, last_attempt=self.request.retries >= MEDIA_FETCH_ATTEMPTS)
+    except FetchLater as later:
+        raise self.retry(countdown=backoff_seconds(self.request.retries + 1, later.retry_after)) from None

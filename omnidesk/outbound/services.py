@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import random
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from omnidesk.channel_accounts.selectors import account_context
+from omnidesk.ops.retry import backoff_seconds
 from omnidesk.plugin_api.capabilities import capability_problem
 from omnidesk.plugin_api.errors import PermanentDeliveryError, TransientDeliveryError
 from omnidesk.plugin_api.events import IdentityKind, IdentityRef, OutboundMessage
@@ -36,13 +36,6 @@ def enqueue_delivery(message: Message) -> None:
 
     message_id = message.pk
     transaction.on_commit(lambda: deliver_message.delay(message_id))
-
-
-def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with full jitter, at least what the provider asked for."""
-    cfg = settings.OMNIDESK
-    ceiling = min(cfg["OUTBOUND_BACKOFF_CAP"], cfg["OUTBOUND_BACKOFF_BASE"] * (2 ** max(0, attempt - 1)))
-    return max(retry_after or 0.0, random.uniform(ceiling / 2, ceiling))
 
 
 def _claim(message_id: int) -> Message | None:

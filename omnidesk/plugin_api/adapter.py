@@ -11,6 +11,7 @@ from omnidesk.plugin_api.events import (
     AccountContext,
     ComposerHints,
     ConnectionCheck,
+    FetchedMedia,
     InboundEvent,
     OutboundMessage,
     PollResult,
@@ -54,6 +55,13 @@ class ChannelAdapter:
     def poll(self, account: AccountContext, cursor: str) -> PollResult:
         """Fetch what arrived since `cursor` (empty at first). Only for capabilities.polling."""
         raise NotImplementedError(f"{self.key} does not poll")
+
+    def fetch_media(self, account: AccountContext, media_id: str, max_bytes: int) -> FetchedMedia:
+        """Download an inbound attachment the provider only referenced (InboundAttachment.provider_media_id).
+
+        Stream it and stop past `max_bytes` (PermanentDeliveryError); TransientDeliveryError retries later.
+        """
+        raise NotImplementedError(f"{self.key} does not fetch media")
 
     # --- outbound --------------------------------------------------------------------------
     def send(self, message: OutboundMessage, account: AccountContext) -> SendResult:

@@ -171,6 +171,15 @@ class HistoryItem:
 
 
 @dataclass(frozen=True)
+class FetchedMedia:
+    """A media file the plugin downloaded from the provider."""
+
+    content: bytes
+    content_type: str
+    filename: str = ""
+
+
+@dataclass(frozen=True)
 class ConnectionCheck:
     """The outcome of testing an account's credentials against the provider."""
 

@@ -157,6 +157,7 @@ class Attachment(models.Model):
     size = models.PositiveBigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     provider_media_id = models.CharField(max_length=255, blank=True)  # to fetch later, when not yet stored
+    fetch_error = models.CharField(max_length=300, blank=True)  # why the provider's file could not be stored
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

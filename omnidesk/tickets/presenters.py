@@ -35,7 +35,8 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
 
 def attachment_data(attachment: Attachment) -> dict[str, Any]:
     return {
-        "url": reverse("dashboard:attachment", kwargs={"uuid": attachment.uuid}),
+        "url": reverse("dashboard:attachment", kwargs={"uuid": attachment.uuid}) if attachment.file else "",
+        "error": attachment.fetch_error,
         "filename": attachment.filename,
         "content_type": attachment.content_type,
         "size": attachment.size,

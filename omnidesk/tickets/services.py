@@ -104,10 +104,38 @@ def _store_attachment(message: Message, item: InboundAttachment) -> Attachment:
         provider_media_id=item.provider_media_id,
     )
     if item.content is not None:
-        attachment.size = len(item.content)
-        attachment.sha256 = hashlib.sha256(item.content).hexdigest()
-        attachment.file.save(attachment.filename, ContentFile(item.content), save=False)
+        _put_content(attachment, item.content)
     attachment.save()
+    if item.content is None and item.provider_media_id:
+        from omnidesk.inbound.media import enqueue_media_fetch
+
+        enqueue_media_fetch(attachment)
+    return attachment
+
+
+def _put_content(attachment: Attachment, content: bytes) -> None:
+    attachment.size = len(content)
+    attachment.sha256 = hashlib.sha256(content).hexdigest()
+    attachment.file.save(attachment.filename, ContentFile(content), save=False)
+
+
+def attachment_store_fetched(*, attachment: Attachment, content: bytes, content_type: str, filename: str) -> Attachment:
+    """Store a file fetched from the provider and tell the dashboards."""
+    if content_type:
+        attachment.content_type = content_type[:255]
+    if filename:
+        attachment.filename = filename[:255]
+    _put_content(attachment, content)
+    attachment.fetch_error = ""
+    attachment.save()
+    publish_message(attachment.message, "message.updated")
+    return attachment
+
+
+def attachment_mark_unavailable(*, attachment: Attachment, reason: str) -> Attachment:
+    attachment.fetch_error = reason[:300]
+    attachment.save(update_fields=["fetch_error"])
+    publish_message(attachment.message, "message.updated")
     return attachment
 
 

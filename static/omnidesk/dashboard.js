@@ -98,6 +98,26 @@
     }
   }
 
+  function fillAttachments(el, m) {
+    const list = $("[data-field=attachments]", el);
+    if (!list) return;
+    list.replaceChildren(...(m.attachments || []).map((a) => {
+      const li = document.createElement("li");
+      if (a.url) {
+        const link = document.createElement("a");
+        link.href = a.url;
+        link.textContent = a.filename;
+        li.append(link, " (" + Math.max(1, Math.round(a.size / 1024)) + " KB)");
+      } else {
+        const note = document.createElement("span");
+        note.className = a.error ? "error" : "hint";
+        note.textContent = a.error ? labels.attachment_unavailable + " (" + a.error + ")" : labels.attachment_pending;
+        li.append(a.filename + ": ", note);
+      }
+      return li;
+    }));
+  }
+
   function buildMessage(m) {
     if (m.kind === "event") {
       const el = $("#tpl-event").content.firstElementChild.cloneNode(true);
@@ -137,6 +157,7 @@
       if (nearBottom) thread.scrollTop = thread.scrollHeight;
     }
     fillDelivery(el, m);
+    fillAttachments(el, m);
   }
 
   function updateTicketHeader(t) {
