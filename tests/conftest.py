@@ -80,7 +80,8 @@ def stack_env(**extra: str) -> dict[str, str]:
     db = connection.settings_dict
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "omnidesk.settings",
+        # The test settings: same as production but for the fast password hasher the test users are made with.
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
         "OMNIDESK_REDIS_PREFIX": settings.REDIS_PREFIX,
@@ -156,6 +157,17 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.1, message: s
     raise AssertionError(f"timed out waiting for {message}")
 
 
+def _answers(url: str, server: Process) -> bool:
+    import requests
+
+    if server.popen.poll() is not None:
+        raise AssertionError(f"server exited:\n{server.output()[-4000:]}")
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 @pytest.fixture
 def live_stack(transactional_db, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """Daphne (ASGI) plus a Celery worker, the production shape, on a free port; yields the base URL."""
@@ -175,7 +187,7 @@ def live_stack(transactional_db, tmp_path) -> Iterator[str]:  # type: ignore[no-
     )
     try:
         worker.wait_for_output("ready.")
-        server.wait_for_output("Listening on")
+        wait_until(lambda: _answers(f"{base_url}/healthz", server), timeout=60, message=f"daphne at {base_url}")
         yield base_url
     finally:
         server.stop()

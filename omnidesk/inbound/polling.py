@@ -33,7 +33,7 @@ def poll_account(account_id: int) -> int:
     """Poll one account; returns the number of new messages. Concurrent polls of one account skip."""
     with transaction.atomic():
         account = (
-            ChannelAccount.objects.select_for_update(skip_locked=True)
+            ChannelAccount.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("municipality")
             .filter(pk=account_id, enabled=True)
             .first()

@@ -42,7 +42,7 @@ def _claim(message_id: int) -> Message | None:
     """Move a queued message to `sending`; only one worker can win."""
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update(skip_locked=True)
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("ticket", "ticket__identity", "channel_account", "channel_account__municipality", "author_user")
             .filter(pk=message_id, delivery_status=DeliveryStatus.QUEUED)
             .first()
