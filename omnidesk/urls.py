@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
-from omnidesk.ops.views import healthz
+from omnidesk.ops.views import channel_plugins, healthz
 from omnidesk.plugin_api.registry import get_registry
 from omnidesk.realtime.views import catch_up
 
@@ -27,6 +27,7 @@ urlpatterns = [
     path("webhooks/", include("omnidesk.inbound.urls")),
     path("events/", catch_up, name="events"),
     path("api/v1/", include("omnidesk.api.urls")),
+    path("admin/channel-plugins/", channel_plugins, name="channel-plugins"),
     path("admin/", admin.site.urls),
     *_plugin_urls(),
 ]
