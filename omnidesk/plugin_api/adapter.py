@@ -1,7 +1,6 @@
 """The base class every channel plugin implements. Adapters are stateless: all state is in the account."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 
 from django.urls import URLPattern, URLResolver
@@ -9,13 +8,13 @@ from django.urls import URLPattern, URLResolver
 from omnidesk.plugin_api.capabilities import Capabilities
 from omnidesk.plugin_api.events import (
     AccountContext,
-    ComposerHints,
     ConnectionCheck,
     FetchedMedia,
     InboundEvent,
     OutboundMessage,
     PollResult,
     SendResult,
+    TemplateInfo,
     WebhookRequest,
     WebhookResult,
 )
@@ -72,9 +71,12 @@ class ChannelAdapter:
         """Test the account's credentials against the provider ("test connection" in the settings)."""
         return ConnectionCheck(ok=True, detail="This channel has no connection test.")
 
-    def composer_hints(self, account: AccountContext, last_inbound_at: datetime | None) -> ComposerHints:
-        """What the composer offers now, e.g. templates only outside a reply window."""
-        return ComposerHints()
+    def list_templates(self, account: AccountContext) -> list[TemplateInfo]:
+        """Approved templates (capabilities.templates). Core caches the answer; raise DeliveryError on failure."""
+        return []
+
+    def mark_read(self, account: AccountContext, provider_message_id: str) -> None:
+        """Tell the provider an agent has read this inbound message (capabilities.read_receipts)."""
 
     def urlpatterns(self) -> list[URLPattern | URLResolver]:
         """Pages or endpoints of the plugin's own, mounted under /channels/<key>/."""

@@ -83,7 +83,18 @@ class ProfileUpdate:
     display_name: str
 
 
-InboundEvent = InboundMessage | StatusUpdate | ProfileUpdate
+@dataclass(frozen=True)
+class Reaction:
+    """A resident's emoji reaction to a message; an empty emoji removes their reaction."""
+
+    provider_message_id: str  # the reaction's own id (for idempotency)
+    target_provider_message_id: str  # the message reacted to (ours or theirs)
+    sender: IdentityRef
+    emoji: str
+    sent_at: datetime
+
+
+InboundEvent = InboundMessage | StatusUpdate | ProfileUpdate | Reaction
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,26 @@ class OutboundAttachment:
     content_type: str
     size: int
     url: str  # an absolute URL the plugin may fetch the bytes from
+
+
+@dataclass(frozen=True)
+class TemplateRef:
+    """A pre-approved message template to send instead of free text (e.g. outside a reply window)."""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A template the provider has approved for this account, as the composer offers it."""
+
+    name: str
+    language: str
+    body: str  # with {{1}}, {{2}} … placeholders
+    parameter_count: int = 0
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +137,8 @@ class OutboundMessage:
     attachments: tuple[OutboundAttachment, ...] = ()
     in_reply_to: str = ""  # provider id of the message being answered, if any
     attempt: int = 1
+    template: TemplateRef | None = None  # send this approved template instead of `text`
+    quote: str = ""  # provider id of a message the agent explicitly quotes (channels with replies)
 
 
 @dataclass(frozen=True)
@@ -185,12 +218,3 @@ class ConnectionCheck:
 
     ok: bool
     detail: str = ""
-
-
-@dataclass(frozen=True)
-class ComposerHints:
-    """What the agent's composer should offer for this conversation (e.g. only templates outside a window)."""
-
-    free_text_allowed: bool = True
-    reason: str = ""  # shown when free text is not allowed
-    templates: tuple[str, ...] = ()
