@@ -23,3 +23,21 @@ class StatusForm(forms.Form):
 
 class AssignForm(forms.Form):
     assignee = forms.CharField(required=False)  # "me", "" (nobody) or a colleague's user id
+
+
+MAX_TEMPLATE_PARAMETERS = 10
+
+
+class TemplateReplyForm(forms.Form):
+    """An approved template ("name|language") with its {{1}}…{{n}} values as param_1 … param_n."""
+
+    template = forms.CharField(label=_("Template"), max_length=600)
+
+    def parameters(self) -> list[str]:
+        values = []
+        for index in range(1, MAX_TEMPLATE_PARAMETERS + 1):
+            value = self.data.get(f"param_{index}")
+            if value is None:
+                break
+            values.append(str(value)[:1000])
+        return values

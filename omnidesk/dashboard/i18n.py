@@ -35,6 +35,8 @@ def script_labels() -> dict[str, Any]:
         "unassigned": _("Unassigned"),
         "resend": _("Send again"),
         "attachment_pending": _("being fetched…"),
+        "template_field": _("Field %(n)s"),
+        "forwarded": _("Forwarded"),
         "attachment_unavailable": _("not available"),
         "live": _("Live"),
         "offline": _("Reconnecting…"),

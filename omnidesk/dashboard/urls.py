@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("tickets/<int:number>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:number>/reply/", views.reply, name="reply"),
+    path("tickets/<int:number>/template/", views.template_reply, name="template-reply"),
     path("tickets/<int:number>/note/", views.note, name="note"),
     path("tickets/<int:number>/assign/", views.assign, name="assign"),
     path("tickets/<int:number>/status/", views.set_status, name="status"),

@@ -15,7 +15,9 @@ from django.views.decorators.http import require_POST
 from omnidesk.channel_accounts.selectors import account_context, accounts_of
 from omnidesk.dashboard.filters import TicketFilter
 from omnidesk.dashboard.i18n import script_labels
-from omnidesk.dashboard.forms import AssignForm, NoteForm, ReplyForm, StatusForm
+from omnidesk.dashboard.forms import AssignForm, NoteForm, ReplyForm, StatusForm, TemplateReplyForm
+from omnidesk.outbound.services import enqueue_read_receipt
+from omnidesk.tickets.composer import composer_state
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
 from omnidesk.realtime.selectors import latest_event_id
 from omnidesk.tenants.access import member_required, switch_municipality
@@ -28,6 +30,7 @@ from omnidesk.tickets.services import (
     message_resend,
     note_create,
     reply_create,
+    template_reply_create,
     ticket_assign,
     ticket_set_status,
 )
@@ -106,16 +109,10 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
         "note_form": NoteForm(),
         "status_form": StatusForm(initial={"status": ticket.status}),
         "colleagues": colleagues,
-        "capabilities": _capabilities(ticket),
+        "composer": composer_state(ticket),
     }
+    enqueue_read_receipt(ticket)
     return render(request, "dashboard/inbox.html", context)
-
-
-def _capabilities(ticket: Ticket) -> Any:
-    try:
-        return get_adapter(ticket.channel_account.plugin_key).capabilities
-    except UnknownPlugin:
-        return None
 
 
 def _done(request: HttpRequest, ticket: Ticket, payload: dict[str, Any] | None = None) -> HttpResponse:
@@ -144,12 +141,25 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return _refused(request, ticket, form.errors.get_json_data())
-    capabilities = _capabilities(ticket)
-    text = form.cleaned_data["text"]
-    if capabilities and len(text) > capabilities.max_text_length:
-        return _refused(request, ticket, _("This channel accepts at most %(n)d characters.") % {"n": capabilities.max_text_length})
     try:
-        message = reply_create(ticket=ticket, author=request.user, text=text)
+        message = reply_create(ticket=ticket, author=request.user, text=form.cleaned_data["text"])
+    except NotAllowed as exc:
+        return _refused(request, ticket, str(exc))
+    return _done(request, ticket, {"message": message_data(message)})
+
+
+@require_POST
+@member_required
+def template_reply(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    form = TemplateReplyForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, ticket, form.errors.get_json_data())
+    name, _sep, language = form.cleaned_data["template"].partition("|")
+    try:
+        message = template_reply_create(
+            ticket=ticket, author=request.user, name=name, language=language, parameters=form.parameters()
+        )
     except NotAllowed as exc:
         return _refused(request, ticket, str(exc))
     return _done(request, ticket, {"message": message_data(message)})

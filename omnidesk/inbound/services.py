@@ -10,8 +10,8 @@ from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.contacts.models import ContactIdentity
 from omnidesk.contacts.normalise import InvalidIdentity, normalise
 from omnidesk.contacts.services import contact_for_identity, contact_update_name
-from omnidesk.plugin_api.events import InboundEvent, InboundMessage, ProfileUpdate, StatusUpdate
-from omnidesk.tickets.services import DuplicateMessage, delivery_status_record, message_receive
+from omnidesk.plugin_api.events import InboundEvent, InboundMessage, ProfileUpdate, Reaction, StatusUpdate
+from omnidesk.tickets.services import DuplicateMessage, delivery_status_record, message_receive, reaction_record
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +26,16 @@ class IngestReport:
     duplicates: int = 0
     statuses: int = 0
     profiles: int = 0
+    reactions: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"messages": self.messages, "duplicates": self.duplicates, "statuses": self.statuses, "profiles": self.profiles}
+        return {
+            "messages": self.messages,
+            "duplicates": self.duplicates,
+            "statuses": self.statuses,
+            "profiles": self.profiles,
+            "reactions": self.reactions,
+        }
 
 
 def _ingest_message(account: ChannelAccount, event: InboundMessage, report: IngestReport) -> None:
@@ -71,6 +78,14 @@ def ingest_events(*, account: ChannelAccount, events: tuple[InboundEvent, ...]) 
             elif isinstance(event, StatusUpdate):
                 delivery_status_record(account=account, update=event)
                 report.statuses += 1
+            elif isinstance(event, Reaction):
+                try:
+                    sender = normalise(event.sender)
+                except InvalidIdentity as exc:
+                    raise InvalidEvent(str(exc)) from exc
+                reaction_record(account=account, target_provider_id=event.target_provider_message_id,
+                                sender=sender.value, emoji=event.emoji)
+                report.reactions += 1
             elif isinstance(event, ProfileUpdate):
                 try:
                     contact_update_name(

@@ -13,10 +13,10 @@ from django.utils import timezone
 from omnidesk.channel_accounts.selectors import account_context
 from omnidesk.ops.retry import backoff_seconds
 from omnidesk.plugin_api.capabilities import capability_problem
-from omnidesk.plugin_api.errors import PermanentDeliveryError, TransientDeliveryError
-from omnidesk.plugin_api.events import IdentityKind, IdentityRef, OutboundMessage
+from omnidesk.plugin_api.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from omnidesk.plugin_api.events import IdentityKind, IdentityRef, OutboundMessage, TemplateRef
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
-from omnidesk.tickets.models import DeliveryStatus, Message
+from omnidesk.tickets.models import DeliveryStatus, Direction, Kind, Message, Ticket
 from omnidesk.tickets.presenters import user_name
 from omnidesk.tickets.services import outbound_mark_failed, outbound_mark_retrying, outbound_mark_sent
 
@@ -65,7 +65,9 @@ def _outbound(message: Message) -> OutboundMessage:
         .values_list("provider_message_id", flat=True)
         .first()
     )
+    template = message.metadata.get("template")
     return OutboundMessage(
+        template=TemplateRef(template["name"], template["language"], tuple(template["parameters"])) if template else None,
         message_id=str(message.pk),
         recipient=IdentityRef(IdentityKind(identity.kind), identity.value),
         text=message.text,
@@ -135,3 +137,42 @@ def stalled_message_ids() -> list[int]:
         Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, created_at__lt=cutoff)
     )
     return list(overdue.values_list("pk", flat=True)[:1000])
+
+
+def enqueue_read_receipt(ticket: Ticket) -> None:
+    """An agent opened the ticket: tell the provider the resident's latest message was read (once)."""
+    from omnidesk.outbound.tasks import send_read_receipt
+
+    try:
+        capabilities = get_adapter(ticket.channel_account.plugin_key).capabilities
+    except UnknownPlugin:
+        return
+    if not capabilities.read_receipts or not ticket.channel_account.enabled:
+        return
+    latest = (
+        Message.objects.filter(ticket=ticket, direction=Direction.INBOUND, kind=Kind.MESSAGE)
+        .exclude(provider_message_id="")
+        .order_by("-created_at", "-id")
+        .only("id", "metadata")
+        .first()
+    )
+    if latest is None or latest.metadata.get("read_receipt"):
+        return
+    message_id = latest.pk
+    transaction.on_commit(lambda: send_read_receipt.delay(message_id))
+
+
+def read_receipt_send(message_id: int) -> bool:
+    """Best effort: a failed read receipt is logged, never retried into the resident's face."""
+    message = Message.objects.select_related("channel_account__municipality").filter(pk=message_id).first()
+    if message is None or message.metadata.get("read_receipt"):
+        return False
+    account = message.channel_account
+    try:
+        get_adapter(account.plugin_key).mark_read(account_context(account), message.provider_message_id)
+    except (UnknownPlugin, DeliveryError) as exc:
+        logger.warning("read receipt not sent", extra={"message_id": message_id, "reason": getattr(exc, "reason", "")})
+        return False
+    message.metadata = {**message.metadata, "read_receipt": True}
+    message.save(update_fields=["metadata"])
+    return True

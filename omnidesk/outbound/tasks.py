@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from omnidesk.outbound.services import Outcome, deliver, stalled_message_ids
+from omnidesk.outbound.services import Outcome, deliver, read_receipt_send, stalled_message_ids
 
 
 @shared_task(bind=True, name="omnidesk.outbound.tasks.deliver_message", max_retries=None)
@@ -21,3 +21,8 @@ def requeue_stalled() -> int:
     for message_id in ids:
         deliver_message.delay(message_id)
     return len(ids)
+
+
+@shared_task(name="omnidesk.outbound.tasks.send_read_receipt")
+def send_read_receipt(message_id: int) -> bool:
+    return read_receipt_send(message_id)

@@ -64,5 +64,8 @@ def message_data(message: Message) -> dict[str, Any]:
         "error_code": message.error_code,
         "error_message": message.error_message,
         "metadata": message.metadata if message.kind == "event" else {},
+        "reactions": sorted(set(message.metadata.get("reactions", {}).values())),
+        "forwarded": bool(message.metadata.get("forwarded")),
+        "template": message.metadata.get("template", {}).get("name", ""),
         "attachments": [attachment_data(a) for a in message.attachments.all()],
     }

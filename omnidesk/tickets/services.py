@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.contacts.models import Contact, ContactIdentity
@@ -207,16 +208,27 @@ def _ticket_side_message(ticket: Ticket, kind: Kind, author: AbstractBaseUser | 
     )
 
 
-def reply_create(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:
-    """Queue an agent's reply; delivery happens in a task after commit."""
+def reply_create(
+    *, ticket: Ticket, author: AbstractBaseUser, text: str, template: dict[str, Any] | None = None
+) -> Message:
+    """Queue an agent's reply (free text, or an approved template); delivery happens in a task after commit."""
     from omnidesk.outbound.services import enqueue_delivery
+    from omnidesk.tickets.composer import capabilities_of, free_text_allowed
 
     if not ticket.channel_account.enabled:
-        raise NotAllowed("This channel is switched off; the reply cannot be sent.")
+        raise NotAllowed(_("This channel is switched off; the reply cannot be sent."))
+    capabilities = capabilities_of(ticket.channel_account)
+    if capabilities is None:
+        raise NotAllowed(_("The channel plugin is not installed."))
+    if template is None and not free_text_allowed(ticket, capabilities):
+        raise NotAllowed(_("Outside the reply window only an approved template can be sent."))
+    if len(text) > capabilities.max_text_length:
+        raise NotAllowed(_("This channel accepts at most %(n)d characters.") % {"n": capabilities.max_text_length})
     now = timezone.now()
     with transaction.atomic():
         message = _ticket_side_message(
-            ticket, Kind.MESSAGE, author, text=text, delivery_status=DeliveryStatus.QUEUED
+            ticket, Kind.MESSAGE, author, text=text, delivery_status=DeliveryStatus.QUEUED,
+            metadata={"template": template} if template else {},
         )
         ticket.last_outbound_at = now
         ticket.last_activity_at = now
@@ -314,6 +326,29 @@ def _apply_delivery_events(message: Message) -> Message:
     return message
 
 
+def reaction_record(*, account: ChannelAccount, target_provider_id: str, sender: str, emoji: str) -> Message | None:
+    """Set (or, with an empty emoji, remove) a resident's reaction on a message. Repeats change nothing."""
+    target = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("ticket")
+        .filter(channel_account=account, provider_message_id=target_provider_id)
+        .first()
+    )
+    if target is None:
+        return None  # a reaction to a message we never had (e.g. sent from a phone): nothing to show it on
+    reactions = dict(target.metadata.get("reactions", {}))
+    if emoji:
+        reactions[sender] = emoji
+    else:
+        reactions.pop(sender, None)
+    if reactions == target.metadata.get("reactions", {}):
+        return target
+    target.metadata = {**target.metadata, "reactions": reactions}
+    target.save(update_fields=["metadata"])
+    publish_message(target, "message.updated")
+    return target
+
+
 def outbound_mark_sent(*, message: Message, provider_message_id: str, status: str) -> Message:
     message.provider_message_id = provider_message_id
     message.delivery_status = next_status(DeliveryStatus.SENDING, status)
@@ -344,14 +379,32 @@ def outbound_mark_retrying(*, message: Message, code: str, reason: str, delay: f
     return message
 
 
+def template_reply_create(
+    *, ticket: Ticket, author: AbstractBaseUser, name: str, language: str, parameters: list[str]
+) -> Message:
+    """Queue an approved template, e.g. to reach a resident outside the reply window."""
+    from omnidesk.tickets.composer import approved_templates, render_template
+
+    templates, error = approved_templates(ticket.channel_account)
+    chosen = next((t for t in templates if t.name == name and t.language == language), None)
+    if chosen is None:
+        raise NotAllowed(error or _("That template is not approved for this channel."))
+    if len(parameters) != chosen.parameter_count or not all(p.strip() for p in parameters):
+        raise NotAllowed(_("Fill in all %(n)d template fields.") % {"n": chosen.parameter_count})
+    return reply_create(
+        ticket=ticket, author=author, text=render_template(chosen, parameters),
+        template={"name": name, "language": language, "parameters": parameters},
+    )
+
+
 def message_resend(*, message: Message, actor: AbstractBaseUser) -> Message:
     """Queue a failed reply again, for real: a new delivery attempt through the plugin."""
     from omnidesk.outbound.services import enqueue_delivery
 
     if message.delivery_status != DeliveryStatus.FAILED:
-        raise NotAllowed("Only a failed message can be sent again.")
+        raise NotAllowed(_("Only a failed message can be sent again."))
     if not message.channel_account.enabled:
-        raise NotAllowed("This channel is switched off; the reply cannot be sent.")
+        raise NotAllowed(_("This channel is switched off; the reply cannot be sent."))
     with transaction.atomic():
         message.delivery_status = DeliveryStatus.QUEUED
         message.attempts = 0

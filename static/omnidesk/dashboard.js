@@ -158,6 +158,13 @@
     }
     fillDelivery(el, m);
     fillAttachments(el, m);
+    const reactions = $("[data-field=reactions]", el);
+    if (reactions) {
+      reactions.textContent = (m.reactions || []).join(" ");
+      reactions.hidden = !(m.reactions || []).length;
+    }
+    const forwarded = $("[data-field=forwarded]", el);
+    if (forwarded) forwarded.hidden = !m.forwarded;
   }
 
   function updateTicketHeader(t) {
@@ -255,6 +262,38 @@
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); composer.form.requestSubmit(); }
     });
   }
+  // Template picker: one labelled field per {{n}} placeholder of the chosen template, and a live preview.
+  const templateChoice = $("#template-choice");
+  if (templateChoice) {
+    const params = $("#template-params");
+    const preview = $("#template-preview");
+    const render = () => {
+      const option = templateChoice.selectedOptions[0];
+      const count = parseInt(option.dataset.params || "0", 10);
+      const current = Array.from(params.querySelectorAll("input")).map((i) => i.value);
+      params.replaceChildren();
+      for (let n = 1; n <= count; n++) {
+        const label = document.createElement("label");
+        label.htmlFor = "template-param-" + n;
+        label.textContent = interpolate(labels.template_field, { n: n });
+        const input = document.createElement("input");
+        input.id = "template-param-" + n;
+        input.name = "param_" + n;
+        input.required = true;
+        input.value = current[n - 1] || "";
+        input.addEventListener("input", update);
+        params.append(label, input);
+      }
+      update();
+    };
+    const update = () => {
+      const values = Array.from(params.querySelectorAll("input")).map((i) => i.value);
+      preview.textContent = (templateChoice.selectedOptions[0].dataset.body || "").replace(/\{\{(\d+)\}\}/g, (m, n) => values[n - 1] || m);
+    };
+    templateChoice.addEventListener("change", render);
+    render();
+  }
+
   const thread = $("#thread");
   if (thread) thread.scrollTop = thread.scrollHeight;
   connect();
