@@ -22,7 +22,7 @@ from omnidesk.plugin_api import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from omnidesk.plugin_api.registry import get_registry
+from omnidesk.plugin_api.testing import registered
 from omnidesk.tickets.models import Attachment
 
 JPEG = b"\xff\xd8\xff\xe0" + b"fake-jpeg-bytes" * 100
@@ -44,14 +44,12 @@ class MediaAdapter(ChannelAdapter):
 
 @pytest.fixture
 def media_account(municipality, httpserver):
-    registry = get_registry()
-    registry.adapters[MediaAdapter.key] = MediaAdapter()
-    account = channel_account_create(municipality=municipality, plugin_key="testmedia", name="Media", config={})
-    # The base form has no fields; the peer's address goes straight into the stored config.
-    account.config = {"base_url": httpserver.url_for("").rstrip("/")}
-    account.save()
-    yield account
-    registry.adapters.pop(MediaAdapter.key, None)
+    with registered(MediaAdapter):
+        account = channel_account_create(municipality=municipality, plugin_key="testmedia", name="Media", config={})
+        # The base form has no fields; the peer's address goes straight into the stored config.
+        account.config = {"base_url": httpserver.url_for("").rstrip("/")}
+        account.save()
+        yield account
 
 
 def _receive_photo(account, media_id: str = "m-1") -> Attachment:

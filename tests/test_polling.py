@@ -17,7 +17,7 @@ from omnidesk.plugin_api import (
     InboundMessage,
     PollResult,
 )
-from omnidesk.plugin_api.registry import get_registry
+from omnidesk.plugin_api.testing import registered
 from omnidesk.tickets.models import Message
 
 # The provider's mailbox: (id, sender, text), oldest first. A test appends to it.
@@ -54,11 +54,9 @@ class PollingAdapter(ChannelAdapter):
 
 @pytest.fixture
 def polling_plugin():
-    registry = get_registry()
-    registry.adapters[PollingAdapter.key] = PollingAdapter()
     MAILBOX.clear()
-    yield PollingAdapter
-    registry.adapters.pop(PollingAdapter.key, None)
+    with registered(PollingAdapter):
+        yield PollingAdapter
     MAILBOX.clear()
 
 

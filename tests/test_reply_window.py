@@ -22,7 +22,7 @@ from omnidesk.plugin_api import (
     TemplateInfo,
     TemplateRef,
 )
-from omnidesk.plugin_api.registry import get_registry
+from omnidesk.plugin_api.testing import registered
 from omnidesk.tickets.composer import composer_state
 from omnidesk.tickets.models import Message, Ticket
 from omnidesk.tickets.services import NotAllowed, reply_create, template_reply_create
@@ -49,12 +49,12 @@ class WindowAdapter(ChannelAdapter):
 
 @pytest.fixture
 def window_account(municipality, httpserver):
-    get_registry().adapters[WindowAdapter.key] = WindowAdapter()
-    account = channel_account_create(municipality=municipality, plugin_key="testwindow", name="WhatsApp-achtig", config={})
-    account.config = {"peer": httpserver.url_for("").rstrip("/")}
-    account.save()
-    yield account
-    get_registry().adapters.pop(WindowAdapter.key, None)
+    with registered(WindowAdapter):
+        account = channel_account_create(municipality=municipality, plugin_key="testwindow", name="WhatsApp-achtig",
+                                         config={})
+        account.config = {"peer": httpserver.url_for("").rstrip("/")}
+        account.save()
+        yield account
 
 
 def _inbound(account, provider_id: str = "wamid.1", at: datetime | None = None) -> Ticket:

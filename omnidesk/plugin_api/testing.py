@@ -34,6 +34,7 @@ import dataclasses
 import json
 import socket
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
@@ -229,16 +230,9 @@ class ChannelContract:
     # --- internals ------------------------------------------------------------------------------
     @pytest.fixture
     def contract_registered(self) -> Iterator[None]:
-        """Registers the adapter for the test when it is not installed (e.g. a fresh scaffold)."""
-        from omnidesk.plugin_api.registry import get_registry
-
-        registry = get_registry()
-        added = self.adapter_class.key not in registry.adapters
-        if added:
-            registry.adapters[self.adapter_class.key] = self.adapter_class()
-        yield
-        if added:
-            registry.adapters.pop(self.adapter_class.key, None)
+        """The adapter is available to core during the test, installed or not (e.g. a fresh scaffold)."""
+        with registered(self.adapter_class):
+            yield
 
     def _answer(self, httpserver: Any, answer: PeerAnswer) -> None:
         handler = httpserver.expect_request(self.send_path)
@@ -246,6 +240,23 @@ class ChannelContract:
             handler.respond_with_data(answer.body, status=answer.status, headers=answer.headers)
         else:
             handler.respond_with_json(answer.body if answer.body is not None else {}, status=answer.status, headers=answer.headers)
+
+
+@contextmanager
+def registered(adapter_class: type[ChannelAdapter]) -> Iterator[ChannelAdapter]:
+    """Make an adapter available for the duration of a test, as if it were installed (and leave no trace)."""
+    from omnidesk.plugin_api.registry import get_registry
+
+    registry = get_registry()
+    previous = registry.adapters.get(adapter_class.key)
+    adapter = registry.adapters[adapter_class.key] = adapter_class()
+    try:
+        yield adapter
+    finally:
+        if previous is None:
+            registry.adapters.pop(adapter_class.key, None)
+        else:
+            registry.adapters[adapter_class.key] = previous
 
 
 def utc(*args: int) -> datetime:
