@@ -15,6 +15,7 @@ from omnidesk.plugin_api.errors import (
 from omnidesk.plugin_api.events import (
     AccountContext,
     ConnectionCheck,
+    ConsentChange,
     DeliveryStatus,
     FetchedMedia,
     HistoryItem,
@@ -45,6 +46,7 @@ __all__ = [
     "ChannelAdapter",
     "ChannelConfigForm",
     "ConnectionCheck",
+    "ConsentChange",
     "DeliveryError",
     "DeliveryStatus",
     "FetchedMedia",

@@ -19,6 +19,7 @@ class Capabilities:
     reply_window_hours: int | None = None  # e.g. 24 for WhatsApp; None when free text is always allowed
     read_receipts: bool = False
     typing_indicators: bool = False
+    sms_segments: bool = False  # the composer counts GSM-7/UCS-2 characters and segments
     polling: bool = False
     poll_interval_seconds: int = 60
     webhooks: bool = True

@@ -94,7 +94,17 @@ class Reaction:
     sent_at: datetime
 
 
-InboundEvent = InboundMessage | StatusUpdate | ProfileUpdate | Reaction
+@dataclass(frozen=True)
+class ConsentChange:
+    """A resident opted out of (STOP) or back into (START) messages from this channel account."""
+
+    sender: IdentityRef
+    opted_out: bool
+    keyword: str
+    occurred_at: datetime
+
+
+InboundEvent = InboundMessage | StatusUpdate | ProfileUpdate | Reaction | ConsentChange
 
 
 @dataclass(frozen=True)
