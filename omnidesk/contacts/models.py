@@ -37,3 +37,18 @@ class ContactIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
+
+
+class OptOut(models.Model):
+    """A resident asked one of our numbers to stop messaging them (e.g. SMS STOP). Sending there is refused."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    channel_account = models.ForeignKey("channel_accounts.ChannelAccount", on_delete=models.CASCADE, related_name="+")
+    identity = models.ForeignKey(ContactIdentity, on_delete=models.CASCADE, related_name="opt_outs")
+    keyword = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("opt-out")
+        verbose_name_plural = _("opt-outs")
+        constraints = [models.UniqueConstraint(fields=["channel_account", "identity"], name="opt_out_unique")]

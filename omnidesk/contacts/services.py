@@ -1,9 +1,12 @@
 """Writes: contacts and identities."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import IntegrityError, transaction
 
-from omnidesk.contacts.models import Contact, ContactIdentity
+from omnidesk.channel_accounts.models import ChannelAccount
+from omnidesk.contacts.models import Contact, ContactIdentity, OptOut
 from omnidesk.contacts.normalise import normalise
 from omnidesk.plugin_api.events import IdentityRef
 from omnidesk.tenants.models import Municipality
@@ -41,3 +44,25 @@ def contact_update_name(*, municipality: Municipality, identity: IdentityRef, di
     found.contact.display_name = display_name[:200]
     found.contact.save(update_fields=["display_name"])
     return found.contact
+
+
+def identity_for(*, municipality: Municipality, identity: IdentityRef, display_name: str = "") -> ContactIdentity:
+    """The stored identity for this address (creating the contact on first contact)."""
+    ref = normalise(identity)
+    contact_for_identity(municipality=municipality, identity=ref, display_name=display_name)
+    return ContactIdentity.objects.select_related("contact").get(municipality=municipality, kind=ref.kind, value=ref.value)
+
+
+def consent_record(
+    *, channel_account: ChannelAccount, identity: ContactIdentity, opted_out: bool, keyword: str, at: datetime
+) -> bool:
+    """Record an opt-out (or remove it on opt-in); True when something changed."""
+    if opted_out:
+        _optout, created = OptOut.objects.get_or_create(
+            channel_account=channel_account,
+            identity=identity,
+            defaults={"municipality_id": channel_account.municipality_id, "keyword": keyword[:32], "created_at": at},
+        )
+        return created
+    deleted, _ = OptOut.objects.filter(channel_account=channel_account, identity=identity).delete()
+    return bool(deleted)

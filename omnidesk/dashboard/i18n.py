@@ -13,6 +13,8 @@ def event_templates() -> dict[str, str]:
         "assigned": _("%(actor)s assigned this ticket to %(assignee)s"),
         "unassigned": _("%(actor)s removed the assignee"),
         "status": _("%(actor)s changed the status to %(status)s"),
+        "opted_out": _("The resident opted out of messages on this channel (%(keyword)s)"),
+        "opted_in": _("The resident opted in again (%(keyword)s)"),
     }
 
 
@@ -21,7 +23,12 @@ def describe_event(metadata: dict[str, Any]) -> str:
     if not template:
         return _("System event")
     values = {**metadata, "status": dict(Status.choices).get(metadata.get("status", ""), metadata.get("status", ""))}
-    return template % {"actor": values.get("actor") or _("System"), "assignee": values.get("assignee", ""), "status": values["status"]}
+    return template % {
+        "actor": values.get("actor") or _("System"),
+        "assignee": values.get("assignee", ""),
+        "status": values["status"],
+        "keyword": values.get("keyword", ""),
+    }
 
 
 def script_labels() -> dict[str, Any]:

@@ -104,7 +104,7 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
         "ticket": ticket,
         "thread": selectors.thread(ticket),
         "other_tickets": selectors.other_tickets_of_contact(ticket),
-        "identities": ticket.contact.identities.all(),
+        "identities": ticket.contact.identities.prefetch_related("opt_outs__channel_account"),
         "reply_form": ReplyForm(),
         "note_form": NoteForm(),
         "status_form": StatusForm(initial={"status": ticket.status}),

@@ -9,9 +9,22 @@ from django.db import transaction
 from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.contacts.models import ContactIdentity
 from omnidesk.contacts.normalise import InvalidIdentity, normalise
-from omnidesk.contacts.services import contact_for_identity, contact_update_name
-from omnidesk.plugin_api.events import InboundEvent, InboundMessage, ProfileUpdate, Reaction, StatusUpdate
-from omnidesk.tickets.services import DuplicateMessage, delivery_status_record, message_receive, reaction_record
+from omnidesk.contacts.services import consent_record, contact_for_identity, contact_update_name, identity_for
+from omnidesk.plugin_api.events import (
+    ConsentChange,
+    InboundEvent,
+    InboundMessage,
+    ProfileUpdate,
+    Reaction,
+    StatusUpdate,
+)
+from omnidesk.tickets.services import (
+    DuplicateMessage,
+    consent_noted,
+    delivery_status_record,
+    message_receive,
+    reaction_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +40,7 @@ class IngestReport:
     statuses: int = 0
     profiles: int = 0
     reactions: int = 0
+    consents: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -35,6 +49,7 @@ class IngestReport:
             "statuses": self.statuses,
             "profiles": self.profiles,
             "reactions": self.reactions,
+            "consents": self.consents,
         }
 
 
@@ -86,6 +101,15 @@ def ingest_events(*, account: ChannelAccount, events: tuple[InboundEvent, ...]) 
                 reaction_record(account=account, target_provider_id=event.target_provider_message_id,
                                 sender=sender.value, emoji=event.emoji)
                 report.reactions += 1
+            elif isinstance(event, ConsentChange):
+                try:
+                    identity = identity_for(municipality=account.municipality, identity=event.sender)
+                except InvalidIdentity as exc:
+                    raise InvalidEvent(str(exc)) from exc
+                if consent_record(channel_account=account, identity=identity, opted_out=event.opted_out,
+                                  keyword=event.keyword, at=event.occurred_at):
+                    consent_noted(account=account, identity=identity, opted_out=event.opted_out, keyword=event.keyword)
+                report.consents += 1
             elif isinstance(event, ProfileUpdate):
                 try:
                     contact_update_name(

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from omnidesk.channel_accounts.selectors import account_context
+from omnidesk.contacts.selectors import is_opted_out
 from omnidesk.ops.retry import backoff_seconds
 from omnidesk.plugin_api.capabilities import capability_problem
 from omnidesk.plugin_api.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
@@ -91,6 +92,9 @@ def deliver(message_id: int) -> tuple[Outcome, float]:
         adapter = get_adapter(account.plugin_key)
     except UnknownPlugin:
         outbound_mark_failed(message=message, code="plugin_missing", reason="The channel plugin is not installed.")
+        return Outcome.FAILED, 0.0
+    if is_opted_out(channel_account_id=account.pk, identity=message.ticket.identity):
+        outbound_mark_failed(message=message, code="opted_out", reason="The resident opted out of this channel.")
         return Outcome.FAILED, 0.0
     outbound = _outbound(message)
     problem = capability_problem(adapter.capabilities, outbound)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.channel_accounts.selectors import account_context
+from omnidesk.contacts.selectors import is_opted_out
 from omnidesk.plugin_api.capabilities import Capabilities
 from omnidesk.plugin_api.errors import DeliveryError
 from omnidesk.plugin_api.events import TemplateInfo
@@ -30,7 +31,8 @@ class ComposerState:
     templates: tuple[TemplateInfo, ...] = ()
     templates_error: str = ""
     subject: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
+    sms_segments: bool = False
+    opted_out: bool = False
 
 
 def capabilities_of(account: ChannelAccount) -> Capabilities | None:
@@ -71,6 +73,12 @@ def composer_state(ticket: Ticket) -> ComposerState:
     capabilities = capabilities_of(ticket.channel_account)
     if capabilities is None:
         return ComposerState(free_text_allowed=False, reason=_("The channel plugin is not installed."))
+    if is_opted_out(channel_account_id=ticket.channel_account_id, identity=ticket.identity):
+        return ComposerState(
+            free_text_allowed=False,
+            opted_out=True,
+            reason=_("This resident has opted out of messages from this channel. You can still add internal notes."),
+        )
     allowed = free_text_allowed(ticket, capabilities)
     templates, error = approved_templates(ticket.channel_account) if capabilities.templates else ((), "")
     reason = "" if allowed else _(
@@ -84,6 +92,7 @@ def composer_state(ticket: Ticket) -> ComposerState:
         templates=templates,
         templates_error=error,
         subject=capabilities.subject,
+        sms_segments=capabilities.sms_segments,
     )
 
 

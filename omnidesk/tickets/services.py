@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.contacts.models import Contact, ContactIdentity
+from omnidesk.contacts.selectors import is_opted_out
 from omnidesk.plugin_api.events import InboundAttachment, StatusUpdate
 from omnidesk.realtime.services import publish
 from omnidesk.tenants.models import Municipality
@@ -220,6 +221,9 @@ def reply_create(
     capabilities = capabilities_of(ticket.channel_account)
     if capabilities is None:
         raise NotAllowed(_("The channel plugin is not installed."))
+    if is_opted_out(channel_account_id=ticket.channel_account_id, identity=ticket.identity):
+        raise NotAllowed(_("This resident has opted out of messages from this channel (%(channel)s).")
+                         % {"channel": ticket.channel_account.name})
     if template is None and not free_text_allowed(ticket, capabilities):
         raise NotAllowed(_("Outside the reply window only an approved template can be sent."))
     if len(text) > capabilities.max_text_length:
@@ -324,6 +328,16 @@ def _apply_delivery_events(message: Message) -> Message:
         message.save(update_fields=["delivery_status", "error_code", "error_message"])
         publish_message(message, "message.updated")
     return message
+
+
+def consent_noted(*, account: ChannelAccount, identity: ContactIdentity, opted_out: bool, keyword: str) -> None:
+    """Show an opt-out or opt-in on the resident's latest ticket of this channel, for every agent to see."""
+    ticket = (
+        Ticket.objects.filter(channel_account=account, identity=identity).order_by("-last_activity_at", "-id").first()
+    )
+    if ticket is not None:
+        _system_event(ticket, None, "opted_out" if opted_out else "opted_in", keyword=keyword)
+        publish_ticket(ticket)
 
 
 def reaction_record(*, account: ChannelAccount, target_provider_id: str, sender: str, emoji: str) -> Message | None:

@@ -19,9 +19,24 @@
     statusEl.className = "live-status " + (online ? "online" : "offline");
   }
 
+  const locale = document.documentElement.lang || [];
+  function parts(d, options) {
+    return new Intl.DateTimeFormat(locale, { timeZone: config.timeZone, ...options }).format(d);
+  }
   function formatTime(iso) {
     const d = new Date(iso);
-    return isNaN(d) ? "" : d.toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: config.timeZone });
+    return isNaN(d) ? "" : parts(d, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  }
+  // As the server renders them: the time today, otherwise the day (list), or day and time (messages).
+  function formatWhen(iso) {
+    const d = new Date(iso);
+    if (isNaN(d)) return "";
+    const today = parts(new Date(), { dateStyle: "short" }) === parts(d, { dateStyle: "short" });
+    return today ? formatTime(iso) : parts(d, { day: "numeric", month: "short" });
+  }
+  function formatStamp(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? "" : parts(d, { day: "numeric", month: "short" }) + " " + formatTime(iso);
   }
 
   function interpolate(template, values) {
@@ -47,7 +62,7 @@
     $("[data-field=contact_name]", row).textContent = t.contact_name;
     const time = $("[data-field=last_activity_at]", row);
     time.dateTime = t.last_activity_at;
-    time.textContent = formatTime(t.last_activity_at);
+    time.textContent = formatWhen(t.last_activity_at);
     $("[data-field=channel_name]", row).textContent = t.channel_name;
     const status = $("[data-field=status]", row);
     status.textContent = labels.status[t.status] || t.status;
@@ -124,7 +139,7 @@
       const template = labels.events[m.metadata.event] || labels.system;
       const status = labels.status[m.metadata.status] || m.metadata.status;
       $(".event-text", el).textContent =
-        interpolate(template, { actor: m.metadata.actor || labels.system, assignee: m.metadata.assignee, status: status }) +
+        interpolate(template, { ...m.metadata, actor: m.metadata.actor || labels.system, status: status }) +
         " · " + formatTime(m.created_at);
       return el;
     }
@@ -133,7 +148,7 @@
     $(".badge.note", el).hidden = m.kind !== "note";
     const time = $("time", el);
     time.dateTime = m.created_at;
-    time.textContent = formatTime(m.created_at);
+    time.textContent = formatStamp(m.created_at);
     $(".body", el).textContent = m.text;
     $("form", el).action = config.resendUrl.replace("/0/", "/" + m.id + "/");
     bindAsyncForm($("form", el));

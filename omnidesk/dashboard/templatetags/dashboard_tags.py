@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from omnidesk.dashboard.i18n import describe_event as _describe
 from omnidesk.tickets.presenters import user_name
@@ -13,6 +15,15 @@ register = template.Library()
 @register.filter
 def describe_event(metadata: dict[str, Any]) -> str:
     return _describe(metadata)
+
+
+@register.filter
+def when(value: Any) -> str:
+    """A list timestamp: the time today, otherwise the day (a bare "14:31" from last week misleads)."""
+    if not value:
+        return ""
+    local = timezone.localtime(value)
+    return date_format(local, "H:i" if local.date() == timezone.localdate() else "j M")
 
 
 @register.filter
