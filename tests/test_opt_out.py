@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from django.utils import translation
 
 from omnidesk.contacts.models import OptOut
 from omnidesk.inbound.services import ingest_events
@@ -32,7 +33,8 @@ def test_stop_is_recorded_shown_and_refuses_replies(account, agent, agent_client
     event = Message.objects.get(kind="event")
     assert event.metadata["event"] == "opted_out"
 
-    with pytest.raises(NotAllowed, match="opted out"):
+    # Dutch is the default language; the reason is checked in English.
+    with translation.override("en"), pytest.raises(NotAllowed, match="opted out"):
         reply_create(ticket=ticket, author=agent, text="Toch nog even dit")
     page = agent_client.get(f"/tickets/{ticket.number}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "opted out of Sandbox" in page

@@ -53,6 +53,8 @@ def resident_page(request: HttpRequest, public_id: str) -> HttpResponse:
             "socket": f"/ws/channels/{SandboxAdapter.key}/{public_id}/",
             "youLabel": _("You"),
             "failedLabel": _("Not sent; it will be retried."),
+            "liveLabel": _("Connected"),
+            "offlineLabel": _("Reconnecting…"),
         },
     }
     response = render(request, "sandbox/resident.html", context)

@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
 from omnidesk.dashboard.i18n import describe_event as _describe
 from omnidesk.tickets.presenters import user_name
@@ -24,6 +25,15 @@ def when(value: Any) -> str:
         return ""
     local = timezone.localtime(value)
     return date_format(local, "H:i" if local.date() == timezone.localdate() else "j M")
+
+
+IDENTITY_KINDS = {"phone": _("Phone"), "email": _("Email"), "visitor": _("Web visitor"), "user_id": _("User id")}
+
+
+@register.filter
+def identity_kind(kind: str) -> str:
+    """How an agent reads an identity's kind (the stored value is a code)."""
+    return str(IDENTITY_KINDS.get(kind, kind))
 
 
 @register.filter

@@ -7,8 +7,14 @@
   const form = document.getElementById("send-form");
   const errorEl = document.getElementById("send-error");
   const nameInput = document.getElementById("resident-name");
+  const statusEl = document.getElementById("connection");
   const shown = new Set();
   const pending = [];
+  // Messages typed here, shown at once; kept across history reloads until a load that started after
+  // the webhook accepted them (so the message is in the history) has replaced them.
+  const local = [];
+  let loadsStarted = 0;
+  let loadsRendered = 0;
   nameInput.value = localStorage.getItem("sandbox-name") || "";
 
   function show(id, direction, text, author) {
@@ -41,7 +47,8 @@
     while (pending.length) {
       try {
         await deliver(pending[0]);
-        pending.shift();
+        const item = pending.shift();
+        item.acceptedBefore = loadsStarted;
         errorEl.hidden = true;
       } catch (err) {
         errorEl.textContent = config.failedLabel;
@@ -59,8 +66,9 @@
     if (!text) return;
     localStorage.setItem("sandbox-name", nameInput.value.trim());
     const id = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/-/g, "");
-    show("local-" + id, "inbound", text);
-    pending.push({ id, text });
+    const item = { id, text, li: show("local-" + id, "inbound", text), acceptedBefore: null };
+    local.push(item);
+    pending.push(item);
     textarea.value = "";
     textarea.focus();
     flush();
@@ -70,12 +78,25 @@
   });
 
   async function loadHistory() {
+    const seq = ++loadsStarted;
     const response = await fetch(config.history, { credentials: "same-origin" });
     if (!response.ok) return;
     const data = await response.json();
+    if (seq < loadsRendered) return; // a newer load already rendered
+    loadsRendered = seq;
     list.replaceChildren();
     shown.clear();
     data.messages.forEach((m) => show(m.direction === "outbound" ? "sbx-" + m.id : "h-" + m.id, m.direction, m.text, m.author_name));
+    for (let i = local.length - 1; i >= 0; i--) {
+      if (local[i].acceptedBefore !== null && local[i].acceptedBefore < seq) local.splice(i, 1);
+    }
+    local.forEach((item) => list.append(item.li));
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function setLive(online) {
+    statusEl.textContent = online ? config.liveLabel : config.offlineLabel;
+    statusEl.className = "connection " + (online ? "online" : "offline");
   }
 
   let delay = 1000;
@@ -83,9 +104,10 @@
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const url = scheme + location.host + config.socket + "?resident=" + config.residentId + "&token=" + config.token;
     const socket = new WebSocket(url);
-    socket.onopen = () => { delay = 1000; loadHistory(); };
+    socket.onopen = () => { delay = 1000; setLive(true); loadHistory(); };
     socket.onmessage = (e) => { const m = JSON.parse(e.data); show(m.id, "outbound", m.text, m.author_name); };
     socket.onclose = (e) => {
+      setLive(false);
       if (e.code === 4403) return;
       window.setTimeout(connect, delay * (0.5 + Math.random()));
       delay = Math.min(delay * 2, 30000);
