@@ -127,7 +127,7 @@ def test_resident_and_two_agents_converse_live(browser: Browser, live_stack: str
         expect(bram.locator("#assign-me")).to_be_enabled()
         expect(bram.locator("#assignee-select")).to_have_value(str(demo["anna"].pk))
         expect(bram.locator(".ticket-row.current [data-field=assignee_name]")).to_have_text("Anna de Vries")
-        expect(bram.locator("#thread .msg-event")).to_contain_text(["Anna de Vries heeft dit ticket toegewezen aan Anna de Vries"])
+        expect(bram.locator("#thread .msg-event")).to_contain_text(["Anna de Vries heeft dit ticket opgepakt"])
 
         # --- Anna replies; the resident and Bram see it live -------------------------------------
         answer = "Goedemorgen Fatima, excuses! De wagen komt morgen vóór 12:00 uur alsnog langs."

@@ -12,6 +12,7 @@ def event_templates() -> dict[str, str]:
     return {
         "assigned": _("%(actor)s assigned this ticket to %(assignee)s"),
         "unassigned": _("%(actor)s removed the assignee"),
+        "took": _("%(actor)s took this ticket"),
         "status": _("%(actor)s changed the status to %(status)s"),
         "opted_out": _("The resident opted out of messages on this channel (%(keyword)s)"),
         "opted_in": _("The resident opted in again (%(keyword)s)"),

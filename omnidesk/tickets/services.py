@@ -270,7 +270,11 @@ def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None, actor: A
         if ticket.status == Status.NEW and assignee is not None:
             ticket.status = Status.OPEN
         ticket.save()
-        _system_event(ticket, actor, "assigned" if assignee else "unassigned", assignee=user_name(assignee))
+        if assignee is None:
+            event = "unassigned"
+        else:
+            event = "took" if assignee.pk == actor.pk else "assigned"
+        _system_event(ticket, actor, event, assignee=user_name(assignee))
         publish_ticket(ticket)
     return ticket
 
