@@ -227,6 +227,8 @@ OMNIDESK = {
     "OUTBOUND_MAX_ATTEMPTS": env.int("OMNIDESK_OUTBOUND_MAX_ATTEMPTS", default=8),
     "OUTBOUND_BACKOFF_BASE": env.float("OMNIDESK_OUTBOUND_BACKOFF_BASE", default=2.0),
     "OUTBOUND_BACKOFF_CAP": env.float("OMNIDESK_OUTBOUND_BACKOFF_CAP", default=600.0),
+    # After a send that may have reached the provider (a read timeout), wait this long for its status report.
+    "OUTBOUND_AMBIGUOUS_WAIT": env.float("OMNIDESK_OUTBOUND_AMBIGUOUS_WAIT", default=120.0),
     # A message claimed for sending longer ago than this is considered lost by its worker.
     "OUTBOUND_STALL_SECONDS": env.int("OMNIDESK_OUTBOUND_STALL_SECONDS", default=300),
     # Realtime events are kept this long for dashboards that reconnect and catch up.

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from omnidesk.plugin_api import FetchedMedia, PermanentDeliveryError, TransientDeliveryError
+from omnidesk.plugin_api import AccountProblem, FetchedMedia, PermanentDeliveryError, TransientDeliveryError
 
 from channels_plugins.whatsapp.codes import BACK_OFF_SECONDS, Action, action_for, as_int, explain
 from channels_plugins.whatsapp.parsing import split_media_id
@@ -88,6 +88,7 @@ def raise_for_error(response: requests.Response) -> None:
         raise TransientDeliveryError(reason, code=code_text, retry_after=_retry_after(response, code))
     if action is Action.ALERT:
         logger.error("whatsapp account needs an administrator", extra={"meta_code": code})
+        raise AccountProblem(reason, code=code_text)
     raise PermanentDeliveryError(reason, code=code_text)
 
 
@@ -99,7 +100,8 @@ def _call(method: str, url: str, graph: Graph, **kwargs: Any) -> requests.Respon
         raise TransientDeliveryError("WhatsApp could not be reached in time.", code="connect_timeout") from None
     except requests.Timeout:
         # The request may have arrived: a retry can send twice (see doc.md: reconcile by status webhooks).
-        raise TransientDeliveryError("WhatsApp did not answer in time.", code="timeout") from None
+        # Meta may have accepted it: core waits for a status naming our id before sending again.
+        raise TransientDeliveryError("WhatsApp did not answer in time.", code="timeout", may_have_been_sent=True) from None
     except requests.RequestException:
         raise TransientDeliveryError("WhatsApp could not be reached.", code="connection_error") from None
     raise_for_error(response)

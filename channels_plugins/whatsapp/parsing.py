@@ -250,6 +250,7 @@ def _status_event(status: dict[str, Any]) -> StatusUpdate | None:
         occurred_at=_timestamp(status.get("timestamp"), f"status {wamid}"),
         error_code=str(code) if code is not None else "",
         error_message=explain(code, str(fallback)) if errors else "",
+        client_reference=str(status.get("biz_opaque_callback_data") or "")[:64],
     )
 
 

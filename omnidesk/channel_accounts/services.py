@@ -1,15 +1,19 @@
 """Writes: channel accounts. Config is validated by the plugin's form; secrets are encrypted."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.channel_accounts.secrets import decrypt_secrets, encrypt_secrets
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
 from omnidesk.tenants.models import Municipality
+
+logger = logging.getLogger(__name__)
 
 
 def _validated(plugin_key: str, raw: dict[str, Any], current_secrets: dict[str, Any]) -> tuple[dict, dict]:
@@ -57,3 +61,27 @@ def channel_account_set_enabled(*, account: ChannelAccount, enabled: bool) -> Ch
     account.enabled = enabled
     account.save(update_fields=["enabled"])
     return account
+
+
+def channel_account_flag(*, account: ChannelAccount, reason: str) -> None:
+    """The provider says the account cannot work: show it to everyone until a send succeeds again."""
+    from omnidesk.realtime.services import publish
+
+    if account.problem == reason[:300]:
+        return
+    account.problem, account.problem_since = reason[:300], timezone.now()
+    account.save(update_fields=["problem", "problem_since"])
+    logger.error("channel account flagged", extra={"account": account.public_id, "plugin": account.plugin_key})
+    publish(municipality_id=account.municipality_id, type="channel.problem",
+            payload={"channel_account_id": account.pk, "name": account.name, "problem": account.problem})
+
+
+def channel_account_clear_flag(*, account: ChannelAccount) -> None:
+    from omnidesk.realtime.services import publish
+
+    if not account.problem:
+        return
+    account.problem, account.problem_since = "", None
+    account.save(update_fields=["problem", "problem_since"])
+    publish(municipality_id=account.municipality_id, type="channel.problem",
+            payload={"channel_account_id": account.pk, "name": account.name, "problem": ""})

@@ -81,6 +81,7 @@ def _inbox_context(request: HttpRequest) -> dict[str, Any]:
             "ticketUrl": reverse("dashboard:ticket", kwargs={"number": 0}),
             "labels": script_labels(),
         },
+        "flagged_accounts": accounts_of(membership.municipality).exclude(problem=""),
         "filter": ticket_filter,
         "page": page,
         "query_string": request.GET.urlencode(),

@@ -14,7 +14,8 @@ from omnidesk.channel_accounts.selectors import account_context
 from omnidesk.contacts.selectors import is_opted_out
 from omnidesk.ops.retry import backoff_seconds
 from omnidesk.plugin_api.capabilities import capability_problem
-from omnidesk.plugin_api.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from omnidesk.channel_accounts.services import channel_account_clear_flag, channel_account_flag
+from omnidesk.plugin_api.errors import AccountProblem, DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from omnidesk.plugin_api.events import IdentityKind, IdentityRef, OutboundMessage, TemplateRef
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
 from omnidesk.tickets.models import DeliveryStatus, Direction, Kind, Message, Ticket
@@ -103,6 +104,11 @@ def deliver(message_id: int) -> tuple[Outcome, float]:
         return Outcome.FAILED, 0.0
     try:
         result = adapter.send(outbound, account_context(account))
+    except AccountProblem as exc:
+        with transaction.atomic():
+            outbound_mark_failed(message=message, code=exc.code, reason=exc.reason)
+            channel_account_flag(account=account, reason=exc.reason)
+        return Outcome.FAILED, 0.0
     except PermanentDeliveryError as exc:
         with transaction.atomic():
             outbound_mark_failed(message=message, code=exc.code, reason=exc.reason)
@@ -113,6 +119,9 @@ def deliver(message_id: int) -> tuple[Outcome, float]:
                 outbound_mark_failed(message=message, code=exc.code or "gave_up", reason=exc.reason)
             return Outcome.FAILED, 0.0
         delay = backoff_seconds(message.attempts, exc.retry_after)
+        if exc.may_have_been_sent:
+            # Give the provider's status report (carrying our id) time to arrive before we risk a double send.
+            delay = max(delay, settings.OMNIDESK["OUTBOUND_AMBIGUOUS_WAIT"])
         with transaction.atomic():
             outbound_mark_retrying(message=message, code=exc.code, reason=exc.reason, delay=delay)
         return Outcome.RETRY, delay
@@ -128,6 +137,7 @@ def deliver(message_id: int) -> tuple[Outcome, float]:
         return Outcome.RETRY, delay
     with transaction.atomic():
         outbound_mark_sent(message=message, provider_message_id=result.provider_message_id, status=result.status.value)
+        channel_account_clear_flag(account=account)
     return Outcome.SENT, 0.0
 
 

@@ -5,6 +5,7 @@ Plugins import from this module only; its names are stable within an API major v
 from omnidesk.plugin_api.adapter import API_VERSION, ChannelAdapter
 from omnidesk.plugin_api.capabilities import Capabilities
 from omnidesk.plugin_api.errors import (
+    AccountProblem,
     DeliveryError,
     MalformedPayload,
     PermanentDeliveryError,
@@ -42,6 +43,7 @@ from omnidesk.plugin_api.forms import ChannelConfigForm, SecretField
 __all__ = [
     "API_VERSION",
     "AccountContext",
+    "AccountProblem",
     "Capabilities",
     "ChannelAdapter",
     "ChannelConfigForm",

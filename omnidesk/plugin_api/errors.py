@@ -24,10 +24,22 @@ class DeliveryError(PluginError):
 class TransientDeliveryError(DeliveryError):
     """Worth retrying later: timeouts, 5xx, rate limits. `retry_after` in seconds if the provider said."""
 
-    def __init__(self, message: str, *, code: str = "", retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str = "", retry_after: float | None = None, may_have_been_sent: bool = False
+    ) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+        # True when the provider may have accepted the message (e.g. a read timeout) and has no idempotency
+        # key: core then waits for a status report that names our message id before sending again.
+        self.may_have_been_sent = may_have_been_sent
 
 
 class PermanentDeliveryError(DeliveryError):
     """Retrying cannot help: invalid recipient, opted out, content refused. Shown to the agent."""
+
+
+class AccountProblem(PermanentDeliveryError):
+    """The account itself cannot send (expired token, restricted account): an administrator must act.
+
+    The message fails, and core flags the account so agents see a banner until a send succeeds again.
+    """

@@ -73,6 +73,9 @@ class StatusUpdate:
     occurred_at: datetime
     error_code: str = ""
     error_message: str = ""
+    # Our message id when the provider echoes it (OutboundMessage.message_id, e.g. WhatsApp's
+    # biz_opaque_callback_data): lets core match a status to a send whose answer was lost.
+    client_reference: str = ""
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,7 @@ class DeliveryEvent(models.Model):
     occurred_at = models.DateTimeField()
     error_code = models.CharField(max_length=64, blank=True, default="")
     error_message = models.CharField(max_length=500, blank=True, default="")
+    client_reference = models.CharField(max_length=64, blank=True, default="")  # our message id, echoed
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="delivery_events")
     created_at = models.DateTimeField(auto_now_add=True)
 

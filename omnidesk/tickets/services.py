@@ -303,6 +303,7 @@ def delivery_status_record(*, account: ChannelAccount, update: StatusUpdate) -> 
                 occurred_at=update.occurred_at,
                 error_code=update.error_code[:64],
                 error_message=update.error_message[:500],
+                client_reference=update.client_reference[:64],
             )
     except IntegrityError:
         return None  # this exact report was handled already
@@ -310,10 +311,30 @@ def delivery_status_record(*, account: ChannelAccount, update: StatusUpdate) -> 
         Message.objects.select_for_update()
         .filter(channel_account=account, provider_message_id=update.provider_message_id)
         .first()
-    )
+    ) or _adopt_by_reference(account, update)
     if message is None:
         return None  # attached when the send records the provider id
     return _apply_delivery_events(message)
+
+
+def _adopt_by_reference(account: ChannelAccount, update: StatusUpdate) -> Message | None:
+    """A status for a send whose answer we never got (timeout): the provider echoed our id, so it did arrive."""
+    if not update.client_reference.isdigit():
+        return None
+    message = (
+        Message.objects.select_for_update()
+        .filter(pk=int(update.client_reference), channel_account=account, direction=Direction.OUTBOUND,
+                provider_message_id="")
+        .exclude(delivery_status=DeliveryStatus.SENDING)  # a send in flight records its own answer
+        .first()
+    )
+    if message is None:
+        return None
+    message.provider_message_id = update.provider_message_id
+    message.next_attempt_at = None
+    message.error_code = message.error_message = ""
+    message.save(update_fields=["provider_message_id", "next_attempt_at", "error_code", "error_message"])
+    return message
 
 
 def _apply_delivery_events(message: Message) -> Message:

@@ -195,11 +195,31 @@
   }
 
   // --- events --------------------------------------------------------------------------------
+  function showChannelProblem(data) {
+    const banner = $("#channel-problems");
+    if (!banner) return;
+    let line = banner.querySelector('[data-channel-account="' + data.channel_account_id + '"]');
+    if (!data.problem) {
+      if (line) line.remove();
+    } else {
+      if (!line) {
+        line = document.createElement("p");
+        line.dataset.channelAccount = data.channel_account_id;
+        line.append(document.createElement("strong"), "");
+        banner.append(line);
+      }
+      line.firstChild.textContent = data.name;
+      line.lastChild.textContent = ": " + data.problem;
+    }
+    banner.hidden = banner.children.length === 0;
+  }
+
   function apply(frame) {
     if (applied.has(frame.id)) return;
     applied.add(frame.id);
     lastId = Math.max(lastId, frame.id);
     const data = frame.data || {};
+    if (frame.type === "channel.problem") { showChannelProblem(data); return; }
     if (data.ticket) {
       upsertRow(data.ticket, frame.type === "message.created" || frame.type === "ticket.created");
       updateTicketHeader(data.ticket);

@@ -6,6 +6,7 @@ from pathlib import Path
 from omnidesk.plugin_api import (
     AccountContext,
     DeliveryStatus,
+    AccountProblem,
     PermanentDeliveryError,
     Reaction,
     StatusUpdate,
@@ -24,8 +25,11 @@ REACTED_TO = "wamid.HBgLMzE2MTIzNDU2NzgVAgARGBIyRjVEMEU3QkE5QzM4MDNBNEQA"
 MO_NAME = "Mohammed El Amrani"
 
 
-def status(state: DeliveryStatus, occurred_at, wamid: str = OUR_WAMID, **errors: str) -> StatusUpdate:  # type: ignore[no-untyped-def]
-    return StatusUpdate(provider_message_id=wamid, status=state, occurred_at=occurred_at, **errors)
+def status(state: DeliveryStatus, occurred_at, wamid: str = OUR_WAMID, reference: str = "4242",  # type: ignore[no-untyped-def]
+           **errors: str) -> StatusUpdate:
+    # The status fixtures echo our message id (4242, or 4243) in biz_opaque_callback_data.
+    return StatusUpdate(provider_message_id=wamid, status=state, occurred_at=occurred_at, client_reference=reference,
+                        **errors)
 
 
 class TestWhatsAppContract(ChannelContract):
@@ -140,7 +144,7 @@ class TestWhatsAppContract(ChannelContract):
         "status__read.json": [status(DeliveryStatus.READ, at(1, 13))],
         "status__failed_window_closed.json": [
             status(DeliveryStatus.FAILED, at(2, 13), wamid="wamid.HBgLMzE2ODc2NTQzMjEVAgARGBJBMUIyQzNENEU1RjYwNzE4MjkA",
-                   error_code="131047", error_message="More than 24 hours have passed since the resident's last "
+                   reference="4243", error_code="131047", error_message="More than 24 hours have passed since the resident's last "
                    "message: send an approved template instead."),
         ],
         "batch__messages_and_statuses.json": [
@@ -176,11 +180,12 @@ class TestWhatsAppContract(ChannelContract):
         PeerAnswer(400, meta_error(131026, "Message undeliverable"), error=PermanentDeliveryError, code="131026"),
         PeerAnswer(404, meta_error(132001, "Template name does not exist in the translation"),
                    error=PermanentDeliveryError, code="132001"),
-        PeerAnswer(401, meta_error(190, "Error validating access token", subcode=463), error=PermanentDeliveryError,
+        # The account itself is unusable: core flags it for an administrator.
+        PeerAnswer(401, meta_error(190, "Error validating access token", subcode=463), error=AccountProblem,
                    code="190"),
-        PeerAnswer(403, meta_error(368, "Temporarily blocked for policies violations"), error=PermanentDeliveryError,
+        PeerAnswer(403, meta_error(368, "Temporarily blocked for policies violations"), error=AccountProblem,
                    code="368"),
-        PeerAnswer(400, meta_error(131031, "Account has been locked"), error=PermanentDeliveryError, code="131031"),
+        PeerAnswer(400, meta_error(131031, "Account has been locked"), error=AccountProblem, code="131031"),
         PeerAnswer(400, meta_error(131051, "Unsupported message type"), error=PermanentDeliveryError, code="131051"),
     ]
     recipient = SANNE

@@ -159,3 +159,36 @@ def test_the_peer_delivers_signed_webhooks_to_a_live_server(live_server, peer: G
     assert answer.status_code == 200 and answer.json()["messages"] == 1
     tampered_peer = GraphPeer(app_secret="wrong")
     assert tampered_peer.deliver(peer.inbound("31612345678", text="y"), url=peer.webhook_url).status_code == 403
+
+
+def test_outside_the_window_free_text_is_blocked_and_a_template_goes_out(client, channel: str, peer: GraphPeer,  # type: ignore[no-untyped-def]
+                                                                          django_capture_on_commit_callbacks) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from omnidesk.tickets.models import Ticket
+
+    peer.add_template("afspraak_herinnering", "Beste {{1}}, uw afspraak is op {{2}}.")
+    peer.add_template("nog_niet_goedgekeurd", "Hallo {{1}}", status="PENDING")
+    assert post(client, channel, peer, peer.inbound("31612345678", text="Hallo", name="Sanne")).status_code == 200
+    [ticket] = tickets(client)
+    # The resident last wrote 25 hours ago: the 24-hour customer-service window has closed.
+    Ticket.objects.filter(number=ticket["number"]).update(last_inbound_at=timezone.now() - timedelta(hours=25))
+
+    page = client.get(f"/tickets/{ticket['number']}/").content.decode()
+    assert "afspraak_herinnering" in page and "nog_niet_goedgekeurd" not in page
+    blocked = client.post(f"/tickets/{ticket['number']}/reply/", {"text": "Vrije tekst"}, HTTP_ACCEPT="application/json")
+    assert blocked.status_code == 400 and peer.sent == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(f"/tickets/{ticket['number']}/template/",
+                           {"template": "afspraak_herinnering|nl", "param_1": "Sanne", "param_2": "dinsdag 10:00"},
+                           HTTP_ACCEPT="application/json")
+    assert sent.status_code == 200, sent.content
+    [request] = peer.sent
+    assert request["type"] == "template" and request["template"]["name"] == "afspraak_herinnering"
+    assert request["template"]["language"]["code"] == "nl"
+    assert [p["text"] for p in request["template"]["components"][0]["parameters"]] == ["Sanne", "dinsdag 10:00"]
+    reply = messages(client, ticket["number"])[-1]
+    assert reply["delivery_status"] == "sent" and reply["text"] == "Beste Sanne, uw afspraak is op dinsdag 10:00."

@@ -14,6 +14,7 @@ from omnidesk.plugin_api import (
     IdentityRef,
     OutboundAttachment,
     OutboundMessage,
+    AccountProblem,
     PermanentDeliveryError,
     TemplateInfo,
     TemplateRef,
@@ -103,7 +104,7 @@ def test_meta_error_codes_map_to_retry_or_not(peer: GraphPeer, wa_account: Accou
     cases = [(130429, 400, TransientDeliveryError), (131048, 400, TransientDeliveryError), (80007, 400, TransientDeliveryError),
              (4, 400, TransientDeliveryError), (131016, 503, TransientDeliveryError), (131049, 400, PermanentDeliveryError),
              (131050, 400, PermanentDeliveryError), (132000, 400, PermanentDeliveryError), (132016, 400, PermanentDeliveryError),
-             (190, 401, PermanentDeliveryError), (368, 403, PermanentDeliveryError), (131031, 400, PermanentDeliveryError)]
+             (190, 401, AccountProblem), (368, 403, AccountProblem), (131031, 400, AccountProblem)]
     for code, status, error in cases:
         peer.fail_next(code, http_status=status)
         with pytest.raises(error) as caught:
