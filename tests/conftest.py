@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -204,3 +205,9 @@ def browser_type_launch_args(browser_type_launch_args):  # type: ignore[no-untyp
         "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"],
     }
+
+
+def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
+    """The per-run data directory (media, secret key) made by tests/settings.py goes with the run."""
+    if str(settings.DATA_DIR).startswith(tempfile.gettempdir()) and "omnidesk-test-" in str(settings.DATA_DIR):
+        shutil.rmtree(settings.DATA_DIR, ignore_errors=True)
