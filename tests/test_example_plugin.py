@@ -49,6 +49,8 @@ def login(base_url: str, username: str, password: str) -> requests.Session:
     return session
 
 
+# Installing into the shared virtualenv: kept on one xdist worker with the other tests that start the product.
+@pytest.mark.xdist_group("venv")
 @pytest.mark.stack
 def test_pip_installed_plugin_receives_and_replies(telegram_installed, live_stack, httpserver):
     municipality = MunicipalityFactory(slug="tg-town")
@@ -93,6 +95,7 @@ def test_pip_installed_plugin_receives_and_replies(telegram_installed, live_stac
     assert sent[0]["reply_parameters"]["message_id"] == 17
 
 
+@pytest.mark.xdist_group("venv")
 def test_example_plugin_passes_the_contract_kit(telegram_installed, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PYTEST_XDIST_WORKER",
                                                             "PYTEST_XDIST_TESTRUNUID", "DJANGO_SETTINGS_MODULE")}

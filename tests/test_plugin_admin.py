@@ -32,8 +32,13 @@ def test_staff_page_lists_plugins_and_refusals(client, db, broken_plugin_install
     html = page.content.decode()
     assert "sandbox" in html and "channels_plugins.sandbox.adapter" in html
     assert "exploding" in html and "failed to import" in html
-    # The rest of the site keeps working with a broken plugin installed.
+    # The rest of the site keeps working with a broken plugin installed, and checks only warn.
     assert client.get("/healthz").status_code == 200
+    from django.core import checks
+
+    refused = [m for m in checks.run_checks() if m.id == "omnidesk.W004"]
+    assert len(refused) == 1 and "exploding" in refused[0].msg
+    assert refused[0].level == checks.WARNING
     assert 'href="/admin/channel-plugins/"' in client.get("/admin/").content.decode()
 
 

@@ -45,6 +45,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
+@pytest.mark.xdist_group("venv")  # `make run` checks the shared virtualenv that test_example_plugin installs into
 def test_make_run_serves_the_demo_on_the_embedded_default(tmp_path: Path) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"

@@ -21,8 +21,13 @@ def _fixtures_dir(adapter: object) -> Path | None:
 @checks.register("omnidesk")
 def check_channel_plugins(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     registry = get_registry()
+    # A warning, not an error: a broken plugin must not stop the site, migrations or the other channels.
     messages: list[checks.CheckMessage] = [
-        checks.Error(f"Channel plugin {name!r} was refused: {problem}", id="omnidesk.E001")
+        checks.Warning(
+            f"Channel plugin {name!r} was refused: {problem}",
+            hint="The other channels keep working. Fix or uninstall the plugin; see manage.py channels.",
+            id="omnidesk.W004",
+        )
         for name, problem in sorted(registry.problems.items())
     ]
     for key, adapter in sorted(registry.adapters.items()):
