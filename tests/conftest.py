@@ -90,6 +90,7 @@ def stack_env(**extra: str) -> dict[str, str]:
         "OMNIDESK_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         "OMNIDESK_TASKS_EAGER": "false",
+        "OMNIDESK_TEST_ENV_FINAL": "1",
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

@@ -21,7 +21,7 @@ SECRET = "example-webhook-secret-token"
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def telegram_installed() -> Iterator[None]:
     subprocess.run([*PIP, "install", "--no-deps", "--no-build-isolation", "-e", str(EXAMPLE)], check=True, timeout=300)
     try:
