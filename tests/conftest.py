@@ -135,13 +135,18 @@ class Process:
         self._file.close()
 
 
+# Backoff of 0.2 s doubling to at most 1 s, three attempts: retries happen within a test's patience.
+WORKER_RETRY_ENV = {"OMNIDESK_OUTBOUND_BACKOFF_BASE": "0.2", "OMNIDESK_OUTBOUND_BACKOFF_CAP": "1",
+                    "OMNIDESK_OUTBOUND_MAX_ATTEMPTS": "3"}
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db, tmp_path) -> Iterator[Process]:  # type: ignore[no-untyped-def]
-    """A real Celery worker on the test database and Redis broker."""
+    """A real Celery worker on the test database and Redis broker, with retries short enough for a test."""
     worker = Process(
         [str(VENV_BIN / "celery"), "-A", "omnidesk", "worker", "--loglevel", "INFO", "--concurrency", "2",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:8]}@%h"],
-        stack_env(),
+        stack_env(**WORKER_RETRY_ENV),
         tmp_path / "worker.log",
     )
     worker.wait_for_output("ready.")
