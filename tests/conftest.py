@@ -217,3 +217,14 @@ def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
     """The per-run data directory (media, secret key) made by tests/settings.py goes with the run."""
     if str(settings.DATA_DIR).startswith(tempfile.gettempdir()) and "omnidesk-test-" in str(settings.DATA_DIR):
         shutil.rmtree(settings.DATA_DIR, ignore_errors=True)
+
+
+def run_async(coroutine_function, *args):  # type: ignore[no-untyped-def]
+    """Run an async test scenario in a thread of its own: Playwright keeps an event loop in the main thread
+    once a browser test has run in this process, and async_to_sync refuses to run beside it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import async_to_sync
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(async_to_sync(coroutine_function), *args).result(timeout=60)

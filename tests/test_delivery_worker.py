@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 
 from omnidesk.asgi import application
 from omnidesk.tickets.models import Message, Ticket
 from omnidesk.tickets.services import reply_create
-from tests.conftest import new_resident_id, post_sandbox, wait_until
+from tests.conftest import new_resident_id, post_sandbox, run_async, wait_until
 from tests.factories import sandbox_account
 
 pytestmark = pytest.mark.stack
@@ -83,7 +83,7 @@ def test_a_dashboard_websocket_receives_the_push(transactional_db, municipality,
         await communicator.disconnect()
         return frames
 
-    frames = async_to_sync(scenario)()
+    frames = run_async(scenario)
     assert [f["type"] for f in frames] == ["message.created", "ticket.created"]
     assert frames[0]["data"]["message"]["text"] == "Live graag"
     assert frames[0]["id"] < frames[1]["id"]

@@ -23,7 +23,8 @@ def _validated(plugin_key: str, raw: dict[str, Any], current_secrets: dict[str, 
         raise ValidationError({"plugin_key": f"Unknown channel plugin {plugin_key!r}."}) from None
     secret_names = form_class.secret_field_names()
     # An empty secret keeps the stored one, so forms never need to show it.
-    data = {**{k: v for k, v in current_secrets.items() if not raw.get(k)}, **raw}
+    # (The kept values go last: a form posts an empty field as "", which must not override them.)
+    data = {**raw, **{k: v for k, v in current_secrets.items() if not raw.get(k)}}
     form = form_class(data=data)
     if not form.is_valid():
         raise ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
@@ -38,6 +39,9 @@ def channel_account_create(
     *, municipality: Municipality, plugin_key: str, name: str, config: dict[str, Any], enabled: bool = True
 ) -> ChannelAccount:
     clean_config, secrets = _validated(plugin_key, config, {})
+    if ChannelAccount.objects.filter(municipality=municipality, name=name).exists():
+        # Refused like invalid config, so callers (addchannel, settings pages) answer it instead of crashing.
+        raise ValidationError({"name": [f"This municipality has a channel named {name!r} already."]})
     return ChannelAccount.objects.create(
         municipality=municipality,
         plugin_key=plugin_key,

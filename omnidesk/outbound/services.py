@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from omnidesk.channel_accounts.selectors import account_context
 from omnidesk.contacts.selectors import is_opted_out
+from omnidesk.contacts.services import consent_record
 from omnidesk.ops.retry import backoff_seconds
 from omnidesk.plugin_api.capabilities import capability_problem
 from omnidesk.channel_accounts.services import channel_account_clear_flag, channel_account_flag
@@ -20,7 +21,12 @@ from omnidesk.plugin_api.events import IdentityKind, IdentityRef, OutboundMessag
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
 from omnidesk.tickets.models import DeliveryStatus, Direction, Kind, Message, Ticket
 from omnidesk.tickets.presenters import user_name
-from omnidesk.tickets.services import outbound_mark_failed, outbound_mark_retrying, outbound_mark_sent
+from omnidesk.tickets.services import (
+    consent_noted,
+    outbound_mark_failed,
+    outbound_mark_retrying,
+    outbound_mark_sent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +118,8 @@ def deliver(message_id: int) -> tuple[Outcome, float]:
     except PermanentDeliveryError as exc:
         with transaction.atomic():
             outbound_mark_failed(message=message, code=exc.code, reason=exc.reason)
+            if exc.recipient_opted_out:
+                opt_out_reported_by_provider(message=message, code=exc.code)
         return Outcome.FAILED, 0.0
     except TransientDeliveryError as exc:
         if message.attempts >= settings.OMNIDESK["OUTBOUND_MAX_ATTEMPTS"]:
@@ -139,6 +147,14 @@ def deliver(message_id: int) -> tuple[Outcome, float]:
         outbound_mark_sent(message=message, provider_message_id=result.provider_message_id, status=result.status.value)
         channel_account_clear_flag(account=account)
     return Outcome.SENT, 0.0
+
+
+def opt_out_reported_by_provider(*, message: Message, code: str) -> None:
+    """The provider refused because the resident opted out: record it, as if their STOP had reached us."""
+    identity = message.ticket.identity
+    if consent_record(channel_account=message.channel_account, identity=identity, opted_out=True,
+                      keyword=code or "provider", at=timezone.now()):
+        consent_noted(account=message.channel_account, identity=identity, opted_out=True, keyword=code or "provider")
 
 
 def stalled_message_ids() -> list[int]:

@@ -35,7 +35,15 @@ class TransientDeliveryError(DeliveryError):
 
 
 class PermanentDeliveryError(DeliveryError):
-    """Retrying cannot help: invalid recipient, opted out, content refused. Shown to the agent."""
+    """Retrying cannot help: invalid recipient, opted out, content refused. Shown to the agent.
+
+    `recipient_opted_out=True` says the provider refused because the resident opted out (e.g. Twilio 21610):
+    core then records the opt-out, so no later reply is even attempted.
+    """
+
+    def __init__(self, message: str, *, code: str = "", recipient_opted_out: bool = False) -> None:
+        super().__init__(message, code=code)
+        self.recipient_opted_out = recipient_opted_out
 
 
 class AccountProblem(PermanentDeliveryError):

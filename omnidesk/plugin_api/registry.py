@@ -44,6 +44,8 @@ def _problem_with(name: str, adapter_class: object) -> str:
         return "does not point to a ChannelAdapter subclass"
     if getattr(adapter_class, "key", None) != name:
         return f"its key {getattr(adapter_class, 'key', None)!r} differs from the entry-point name"
+    if not isinstance(adapter_class.api_version, str):
+        return f"its api_version {adapter_class.api_version!r} is not a string like {API_VERSION!r}"
     if not _compatible(adapter_class.api_version):
         return f"targets plugin API {adapter_class.api_version}, Omnidesk offers {API_VERSION}"
     if not hasattr(adapter_class, "capabilities"):
@@ -68,7 +70,10 @@ def load_registry() -> Registry:
         if problem:
             registry.problems[name] = problem
             continue
-        registry.adapters[name] = adapter_class()
+        try:
+            registry.adapters[name] = adapter_class()
+        except Exception as exc:  # likewise: a plugin that cannot start must not stop the others
+            registry.problems[name] = f"failed to start: {type(exc).__name__}: {exc}"
     for name, problem in registry.problems.items():
         logger.error("channel plugin refused", extra={"plugin": name, "problem": problem})
     return registry

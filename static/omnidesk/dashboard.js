@@ -289,9 +289,22 @@
   const counter = $("#composer-count");
   if (composer && counter) {
     const max = parseInt(composer.dataset.max || "0", 10);
+    const smsWarning = $("#composer-sms-warning");
+    const sms = composer.dataset.sms === "1" && window.OmnideskSms;
     composer.addEventListener("input", () => {
-      counter.textContent = max ? composer.value.length + " / " + max : String(composer.value.length);
-      counter.classList.toggle("over", max > 0 && composer.value.length > max);
+      const length = sms ? window.OmnideskSms.count(composer.value).characters : composer.value.length;
+      let text = max ? length + " / " + max : String(length);
+      if (sms) {
+        // Characters, encoding and segments as the agent types; one non-GSM character makes it all UCS-2.
+        const c = window.OmnideskSms.count(composer.value);
+        text = interpolate(labels.sms_counter, { characters: c.characters, encoding: c.encoding, segments: c.segments, remaining: c.remaining });
+        if (smsWarning) {
+          smsWarning.hidden = !c.ucs2Culprit;
+          smsWarning.textContent = c.ucs2Culprit ? interpolate(labels.sms_ucs2, { character: c.ucs2Culprit }) : "";
+        }
+      }
+      counter.textContent = text;
+      counter.classList.toggle("over", max > 0 && length > max);
     });
     composer.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); composer.form.requestSubmit(); }
