@@ -36,6 +36,8 @@ def test_sms_arrives_live_and_the_composer_counts_segments(live_stack, browser):
         row = page.locator(".ticket-row", has_text="milieupark")
         expect(row).to_be_visible(timeout=15000)  # live, without a reload
         row.locator("a").click()
+        expect(page.locator("#ticket-heading")).to_be_visible()
+        expect(page.locator("#live-status")).to_have_class(re.compile("online"), timeout=15000)  # scripts are running
 
         composer = page.locator("#composer-text")
         composer.fill("a" * 161)

@@ -291,7 +291,7 @@
     const max = parseInt(composer.dataset.max || "0", 10);
     const smsWarning = $("#composer-sms-warning");
     const sms = composer.dataset.sms === "1" && window.OmnideskSms;
-    composer.addEventListener("input", () => {
+    const updateCounter = () => {
       const length = sms ? window.OmnideskSms.count(composer.value).characters : composer.value.length;
       let text = max ? length + " / " + max : String(length);
       if (sms) {
@@ -305,7 +305,9 @@
       }
       counter.textContent = text;
       counter.classList.toggle("over", max > 0 && length > max);
-    });
+    };
+    composer.addEventListener("input", updateCounter);
+    updateCounter();  // a browser may restore text into the composer
     composer.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); composer.form.requestSubmit(); }
     });
