@@ -7,6 +7,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from omnidesk.ops.views import channel_plugins, healthz
 from omnidesk.plugin_api.registry import get_registry
+from omnidesk.dashboard.views import signed_file
 from omnidesk.realtime.views import catch_up
 
 
@@ -26,6 +27,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("webhooks/", include("omnidesk.inbound.urls")),
     path("events/", catch_up, name="events"),
+    path("files/<str:token>/", signed_file, name="signed-file"),
     path("api/v1/", include("omnidesk.api.urls")),
     path("admin/channel-plugins/", channel_plugins, name="channel-plugins"),
     path("admin/", admin.site.urls),

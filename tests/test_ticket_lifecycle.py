@@ -162,9 +162,10 @@ def test_replying_keeps_a_pending_ticket_pending(write, agent):
 
 def test_an_empty_reply_is_refused(agent_client, write):
     ticket = write()
-    response = agent_client.post(f"/tickets/{ticket.number}/reply/", {"text": ""}, headers={"Accept": "application/json"})
+    response = agent_client.post(f"/tickets/{ticket.number}/reply/", {"text": "  "},
+                                 headers={"Accept": "application/json", "Accept-Language": "en"})
     assert response.status_code == 400
-    assert "text" in response.json()["errors"]
+    assert response.json()["errors"] == "Write a message or add a file."
     assert not ticket.messages.filter(direction=Direction.OUTBOUND).exists()
 
 

@@ -64,7 +64,7 @@ class TicketMessages(_Presented):
         ticket = selectors.ticket_by_number(self.request.membership.municipality, self.kwargs["number"])
         if ticket is None:
             raise Http404
-        return selectors.thread(ticket)
+        return selectors.thread_messages(ticket)
 
     def present(self, obj) -> dict:  # type: ignore[no-untyped-def]
         return message_data(obj)

@@ -9,7 +9,9 @@ MAX_TEXT = 10_000
 
 
 class ReplyForm(forms.Form):
-    text = forms.CharField(label=_("Reply"), max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3}))
+    # Empty text is fine when files come with the reply; reply_create refuses a reply with neither.
+    text = forms.CharField(label=_("Reply"), max_length=MAX_TEXT, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    quote = forms.IntegerField(required=False, min_value=1)
 
 
 class NoteForm(forms.Form):

@@ -44,6 +44,7 @@ def script_labels() -> dict[str, Any]:
         "resend": _("Send again"),
         "attachment_pending": _("being fetched…"),
         "template_field": _("Field %(n)s"),
+        "quoting": _("Quoting: “%(text)s”"),
         "sms_counter": _("%(characters)s characters · %(encoding)s · %(segments)s SMS · %(remaining)s left in this SMS"),
         "sms_ucs2": _("“%(character)s” is not in the GSM alphabet: the whole message is sent as UCS-2, with 70 instead of 160 characters per SMS."),
         "forwarded": _("Forwarded"),

@@ -18,6 +18,7 @@ from omnidesk.dashboard.i18n import script_labels
 from omnidesk.dashboard.forms import AssignForm, NoteForm, ReplyForm, StatusForm, TemplateReplyForm
 from omnidesk.outbound.services import enqueue_read_receipt
 from omnidesk.tickets.composer import composer_state
+from omnidesk.tickets.files import attachment_for_token
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
 from omnidesk.realtime.selectors import latest_event_id
 from omnidesk.tenants.access import member_required, switch_municipality
@@ -142,8 +143,11 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return _refused(request, ticket, form.errors.get_json_data())
+    quote_id = form.cleaned_data.get("quote")
+    quote = selectors.message_in(_membership(request).municipality, quote_id) if quote_id else None
     try:
-        message = reply_create(ticket=ticket, author=request.user, text=form.cleaned_data["text"])
+        message = reply_create(ticket=ticket, author=request.user, text=form.cleaned_data["text"],
+                               files=request.FILES.getlist("attachments"), quote=quote)
     except NotAllowed as exc:
         return _refused(request, ticket, str(exc))
     return _done(request, ticket, {"message": message_data(message)})
@@ -229,6 +233,17 @@ def attachment(request: HttpRequest, uuid: str) -> HttpResponse:
     found = selectors.attachment_in(_membership(request).municipality, uuid)
     if found is None or not found.file:
         raise Http404(_("No such file."))
+    response = FileResponse(found.file.open("rb"), as_attachment=True, filename=found.filename)
+    response["Content-Type"] = found.content_type
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def signed_file(request: HttpRequest, token: str) -> HttpResponse:
+    """A reply's file for the plugin that sends it: no login, but an address signed for one hour."""
+    found = attachment_for_token(token)
+    if found is None:
+        raise Http404(_("This address has expired or is not valid."))
     response = FileResponse(found.file.open("rb"), as_attachment=True, filename=found.filename)
     response["Content-Type"] = found.content_type
     response["X-Content-Type-Options"] = "nosniff"

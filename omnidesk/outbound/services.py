@@ -17,8 +17,9 @@ from omnidesk.ops.retry import backoff_seconds
 from omnidesk.plugin_api.capabilities import capability_problem
 from omnidesk.channel_accounts.services import channel_account_clear_flag, channel_account_flag
 from omnidesk.plugin_api.errors import AccountProblem, DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from omnidesk.plugin_api.events import IdentityKind, IdentityRef, OutboundMessage, TemplateRef
+from omnidesk.plugin_api.events import IdentityKind, IdentityRef, OutboundAttachment, OutboundMessage, TemplateRef
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
+from omnidesk.tickets.files import signed_url
 from omnidesk.tickets.models import DeliveryStatus, Direction, Kind, Message, Ticket
 from omnidesk.tickets.presenters import user_name
 from omnidesk.tickets.services import (
@@ -83,6 +84,11 @@ def _outbound(message: Message) -> OutboundMessage:
         sender_name=user_name(message.author_user),
         in_reply_to=previous_inbound or "",
         attempt=message.attempts,
+        quote=message.metadata.get("quote", ""),
+        attachments=tuple(
+            OutboundAttachment(filename=a.filename, content_type=a.content_type, size=a.size, url=signed_url(a))
+            for a in message.attachments.all()
+        ),
     )
 
 

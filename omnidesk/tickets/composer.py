@@ -33,6 +33,8 @@ class ComposerState:
     subject: bool = False
     sms_segments: bool = False
     opted_out: bool = False
+    attachments: bool = False
+    attachment_types: tuple[str, ...] = ()  # for the file picker's accept attribute, e.g. "image/*"
 
 
 def capabilities_of(account: ChannelAccount) -> Capabilities | None:
@@ -93,6 +95,8 @@ def composer_state(ticket: Ticket) -> ComposerState:
         templates_error=error,
         subject=capabilities.subject,
         sms_segments=capabilities.sms_segments,
+        attachments=capabilities.attachments,
+        attachment_types=tuple(t + "*" if t.endswith("/") else t for t in capabilities.attachment_types),
     )
 
 

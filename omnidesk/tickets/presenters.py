@@ -43,6 +43,22 @@ def attachment_data(attachment: Attachment) -> dict[str, Any]:
     }
 
 
+def _quoted_text(message: Message) -> str:
+    from omnidesk.tickets.selectors import quoted_reference
+
+    if hasattr(message, "quoted"):  # already looked up for the whole thread
+        return message.quoted.text if message.quoted else ""
+    reference = quoted_reference(message)
+    if not reference:
+        return ""
+    text = (
+        Message.objects.filter(channel_account_id=message.channel_account_id, provider_message_id=reference)
+        .values_list("text", flat=True)
+        .first()
+    )
+    return text or ""
+
+
 def message_data(message: Message) -> dict[str, Any]:
     if message.author_user_id:
         author = user_name(message.author_user)
@@ -67,5 +83,7 @@ def message_data(message: Message) -> dict[str, Any]:
         "reactions": sorted(set(message.metadata.get("reactions", {}).values())),
         "forwarded": bool(message.metadata.get("forwarded")),
         "template": message.metadata.get("template", {}).get("name", ""),
+        "quoted_text": _quoted_text(message),
+        "quotable": message.direction == "inbound" and message.kind == "message" and bool(message.provider_message_id),
         "attachments": [attachment_data(a) for a in message.attachments.all()],
     }

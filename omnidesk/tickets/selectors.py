@@ -22,13 +22,27 @@ def ticket_by_number(municipality: Municipality, number: int) -> Ticket | None:
     return tickets_of(municipality).select_related("identity", "team").filter(number=number).first()
 
 
-def thread(ticket: Ticket) -> QuerySet[Message]:
+def thread_messages(ticket: Ticket) -> QuerySet[Message]:
     return (
         Message.objects.filter(ticket=ticket)
         .select_related("author_user", "author_contact", "ticket")
         .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
         .order_by("created_at", "id")
     )
+
+
+def thread(ticket: Ticket) -> list[Message]:
+    """The ticket's messages, oldest first, each with `.quoted`: the message of this thread it replies to or quotes."""
+    messages = list(thread_messages(ticket))
+    by_provider_id = {m.provider_message_id: m for m in messages if m.provider_message_id}
+    for message in messages:
+        message.quoted = by_provider_id.get(quoted_reference(message))  # type: ignore[attr-defined]
+    return messages
+
+
+def quoted_reference(message: Message) -> str:
+    """The provider id of the message this one replies to (resident) or quotes (agent), if any."""
+    return message.in_reply_to or message.metadata.get("quote", "")
 
 
 def message_in(municipality: Municipality, message_id: int) -> Message | None:

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -15,7 +18,14 @@ from django.utils.translation import gettext as _
 from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.contacts.models import Contact, ContactIdentity
 from omnidesk.contacts.selectors import is_opted_out
-from omnidesk.plugin_api.events import InboundAttachment, StatusUpdate
+from omnidesk.plugin_api.capabilities import capability_problem
+from omnidesk.plugin_api.events import (
+    IdentityRef,
+    InboundAttachment,
+    OutboundAttachment,
+    OutboundMessage,
+    StatusUpdate,
+)
 from omnidesk.realtime.services import publish
 from omnidesk.tenants.models import Municipality
 from omnidesk.tickets.delivery import next_status
@@ -210,9 +220,15 @@ def _ticket_side_message(ticket: Ticket, kind: Kind, author: AbstractBaseUser | 
 
 
 def reply_create(
-    *, ticket: Ticket, author: AbstractBaseUser, text: str, template: dict[str, Any] | None = None
+    *,
+    ticket: Ticket,
+    author: AbstractBaseUser,
+    text: str,
+    template: dict[str, Any] | None = None,
+    files: Sequence[UploadedFile] = (),
+    quote: Message | None = None,
 ) -> Message:
-    """Queue an agent's reply (free text, or an approved template); delivery happens in a task after commit."""
+    """Queue an agent's reply (free text with files, or an approved template); delivered by a task after commit."""
     from omnidesk.outbound.services import enqueue_delivery
     from omnidesk.tickets.composer import capabilities_of, free_text_allowed
 
@@ -228,12 +244,21 @@ def reply_create(
         raise NotAllowed(_("Outside the reply window only an approved template can be sent."))
     if len(text) > capabilities.max_text_length:
         raise NotAllowed(_("This channel accepts at most %(n)d characters.") % {"n": capabilities.max_text_length})
+    if not text.strip() and not files and template is None:
+        raise NotAllowed(_("Write a message or add a file."))
+    _check_files(capabilities, files)
+    metadata: dict[str, Any] = {"template": template} if template else {}
+    if quote is not None and quote.ticket_id == ticket.pk and quote.provider_message_id:
+        metadata["quote"] = quote.provider_message_id
     now = timezone.now()
     with transaction.atomic():
         message = _ticket_side_message(
-            ticket, Kind.MESSAGE, author, text=text, delivery_status=DeliveryStatus.QUEUED,
-            metadata={"template": template} if template else {},
+            ticket, Kind.MESSAGE, author, text=text, delivery_status=DeliveryStatus.QUEUED, metadata=metadata,
         )
+        for upload in files:
+            _store_attachment(message, InboundAttachment(
+                filename=upload.name or "file", content_type=upload.content_type or "application/octet-stream",
+                content=upload.read()))
         ticket.last_outbound_at = now
         ticket.last_activity_at = now
         ticket.first_response_at = ticket.first_response_at or now
@@ -244,6 +269,22 @@ def reply_create(
         publish_message(message)
         enqueue_delivery(message)
     return message
+
+
+def _check_files(capabilities: Any, files: Sequence[UploadedFile]) -> None:
+    """Refuse, before anything is stored, what the channel cannot carry or what is too large."""
+    limit = settings.OMNIDESK["MAX_ATTACHMENT_BYTES"]
+    for upload in files:
+        if upload.size > limit:
+            raise NotAllowed(_("%(name)s is larger than %(mb)d MB.") % {"name": upload.name, "mb": limit // (1024 * 1024)})
+    draft = OutboundMessage(
+        message_id="draft", recipient=IdentityRef(capabilities.identity_kind, "draft"), text="",
+        attachments=tuple(OutboundAttachment(filename=f.name or "file", content_type=f.content_type or "", size=f.size,
+                                             url="") for f in files),
+    )
+    problem = capability_problem(capabilities, draft)
+    if problem:
+        raise NotAllowed(problem[1])
 
 
 def note_create(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:

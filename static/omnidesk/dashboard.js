@@ -150,6 +150,12 @@
     time.dateTime = m.created_at;
     time.textContent = formatStamp(m.created_at);
     $(".body", el).textContent = m.text;
+    const quoteButton = $(".quote-button", el);
+    if (quoteButton && m.quotable && $("#composer-quote")) {
+      quoteButton.hidden = false;
+      quoteButton.dataset.quote = m.id;
+      quoteButton.dataset.excerpt = m.text.length > 80 ? m.text.slice(0, 79) + "…" : m.text;
+    }
     $("form", el).action = config.resendUrl.replace("/0/", "/" + m.id + "/");
     bindAsyncForm($("form", el));
     return el;
@@ -180,6 +186,11 @@
     }
     const forwarded = $("[data-field=forwarded]", el);
     if (forwarded) forwarded.hidden = !m.forwarded;
+    const quoted = $("[data-field=quoted]", el);
+    if (quoted) {
+      quoted.textContent = m.quoted_text || "";
+      quoted.hidden = !m.quoted_text;
+    }
   }
 
   function updateTicketHeader(t) {
@@ -284,6 +295,25 @@
   }
 
   document.querySelectorAll("form[data-async]").forEach(bindAsyncForm);
+
+  // Quoting: the reply will carry the resident's message as a quote (on channels that have replies).
+  const quoteInput = $("#composer-quote");
+  const quoting = $("#composer-quoting");
+  const setQuote = (id, excerpt) => {
+    if (!quoteInput || !quoting) return;
+    quoteInput.value = id || "";
+    quoting.hidden = !id;
+    $("span", quoting).textContent = id ? interpolate(labels.quoting, { text: excerpt }) : "";
+    if (id) $("#composer-text").focus();
+  };
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest(".quote-button");
+    if (button) setQuote(button.dataset.quote, button.dataset.excerpt);
+  });
+  const unquote = $("#composer-unquote");
+  if (unquote) unquote.addEventListener("click", () => setQuote("", ""));
+  const composerForm = $("#composer");
+  if (composerForm) composerForm.addEventListener("reset", () => setQuote("", ""));
 
   const composer = $("#composer-text");
   const counter = $("#composer-count");

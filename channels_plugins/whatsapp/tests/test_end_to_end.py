@@ -192,3 +192,35 @@ def test_outside_the_window_free_text_is_blocked_and_a_template_goes_out(client,
     assert [p["text"] for p in request["template"]["components"][0]["parameters"]] == ["Sanne", "dinsdag 10:00"]
     reply = messages(client, ticket["number"])[-1]
     assert reply["delivery_status"] == "sent" and reply["text"] == "Beste Sanne, uw afspraak is op dinsdag 10:00."
+
+
+def test_a_reply_with_a_photo_quoting_the_resident_goes_out_as_media_with_caption(
+    transactional_db, live_server, peer: GraphPeer, client, settings  # type: ignore[no-untyped-def]
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.PUBLIC_URL = live_server.url  # the plugin fetches the reply's file from a signed address here
+    _command("createmunicipality", "delft", name="Gemeente Delft")
+    account = _command("addchannel", "delft", "whatsapp", name="WhatsApp", config_json=json.dumps(peer.account_config()))
+    agent = _command("createagent", "delft", "bram", name="Bram de Boer")
+    assert client.login(username=agent["username"], password=agent["password"])
+    webhook = f"/webhooks/{account['public_id']}/"
+    inbound = peer.inbound("31612345678", text="Waar moet ik de container neerzetten?", name="Sanne")
+    assert post(client, webhook, peer, inbound).status_code == 200
+    [ticket] = tickets(client)
+    [question] = messages(client, ticket["number"])
+
+    photo = SimpleUploadedFile("plek.jpg", JPEG, content_type="image/jpeg")
+    response = client.post(f"/tickets/{ticket['number']}/reply/",
+                           {"text": "Hier, naast de lantaarnpaal.", "attachments": photo, "quote": question["id"]},
+                           HTTP_ACCEPT="application/json")
+    assert response.status_code == 200, response.content
+    [sent] = peer.sent
+    assert sent["type"] == "image" and sent["image"]["caption"] == "Hier, naast de lantaarnpaal."
+    assert sent["context"]["message_id"] == inbound["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+    assert peer.media[sent["image"]["id"]].content == JPEG  # the bytes Meta received are the agent's file
+    reply = messages(client, ticket["number"])[-1]
+    assert reply["delivery_status"] == "sent" and reply["quoted_text"] == "Waar moet ik de container neerzetten?"
+    [attachment] = reply["attachments"]
+    assert attachment["filename"] == "plek.jpg" and attachment["size"] == len(JPEG)
