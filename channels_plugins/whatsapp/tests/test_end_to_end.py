@@ -224,3 +224,16 @@ def test_a_reply_with_a_photo_quoting_the_resident_goes_out_as_media_with_captio
     assert reply["delivery_status"] == "sent" and reply["quoted_text"] == "Waar moet ik de container neerzetten?"
     [attachment] = reply["attachments"]
     assert attachment["filename"] == "plek.jpg" and attachment["size"] == len(JPEG)
+
+
+def test_testchannel_checks_the_credentials_against_the_graph_api(channel: str, peer: GraphPeer) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management import CommandError
+
+    from omnidesk.channel_accounts.models import ChannelAccount
+    from omnidesk.channel_accounts.services import channel_account_update_config
+
+    account = ChannelAccount.objects.get(plugin_key="whatsapp")
+    assert _command("testchannel", account.public_id)["ok"] is True
+    channel_account_update_config(account=account, config={**account.config, "access_token": "expired-token"})
+    with pytest.raises(CommandError, match="access token"):
+        call_command("testchannel", account.public_id, stdout=io.StringIO())
