@@ -19,6 +19,15 @@ def push_to_page(public_id: str, resident_id: str, message: OutboundMessage, pro
     )
 
 
+def _json_field(response: requests.Response, name: str) -> str:
+    """A string field of the JSON object the endpoint answered; "" when the body is not a JSON object."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get(name) or "") if isinstance(body, dict) else ""
+
+
 def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After", "")
     return float(value) if value.isdigit() else None
@@ -45,15 +54,8 @@ def post_to_endpoint(url: str, message: OutboundMessage) -> str:
             retry_after=_retry_after(response),
         )
     if response.status_code >= 400:
-        try:
-            reason = str(response.json().get("error", ""))[:300]
-        except ValueError:
-            reason = ""
+        reason = _json_field(response, "error")[:300]
         raise PermanentDeliveryError(
             reason or f"The endpoint refused the message (HTTP {response.status_code}).", code=str(response.status_code)
         )
-    try:
-        provider_id = str(response.json().get("id") or "")
-    except ValueError:
-        provider_id = ""
-    return provider_id or f"sbx-{message.message_id}"
+    return _json_field(response, "id") or f"sbx-{message.message_id}"

@@ -174,7 +174,7 @@
       el.dataset.messageId = m.id;
       el.classList.add("msg-" + m.kind, "msg-" + m.direction);
       const nearBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
-      thread.append(el);
+      $(".thread-list", thread).append(el);
       if (nearBottom) thread.scrollTop = thread.scrollHeight;
     }
     fillDelivery(el, m);

@@ -3,7 +3,8 @@
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("sandbox-config").textContent);
-  const list = document.getElementById("messages");
+  const scroller = document.getElementById("messages");  // the live region; the list of messages is inside it
+  const list = scroller.querySelector(".message-list");
   const form = document.getElementById("send-form");
   const errorEl = document.getElementById("send-error");
   const nameInput = document.getElementById("resident-name");
@@ -30,7 +31,7 @@
     body.textContent = text;
     li.append(who, body);
     list.append(li);
-    list.scrollTop = list.scrollHeight;
+    scroller.scrollTop = scroller.scrollHeight;
     return li;
   }
 
@@ -91,7 +92,7 @@
       if (local[i].acceptedBefore !== null && local[i].acceptedBefore < seq) local.splice(i, 1);
     }
     local.forEach((item) => list.append(item.li));
-    list.scrollTop = list.scrollHeight;
+    scroller.scrollTop = scroller.scrollHeight;
   }
 
   function setLive(online) {

@@ -1,0 +1,43 @@
+"""WCAG 2.1 AA, checked by axe-core in Chromium, on every page a person uses: login, inbox, ticket, resident page."""
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.conftest import new_resident_id, post_sandbox
+from tests.factories import MembershipFactory, MunicipalityFactory, sandbox_account
+
+pytestmark = [pytest.mark.browser, pytest.mark.stack]
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+              "resultTypes": ["violations"]}
+
+
+def assert_accessible(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    results = Axe().run(page, options=WCAG_21_AA)
+    assert results.violations_count == 0, f"{name}:\n{results.generate_report()}"
+
+
+@pytest.mark.parametrize("language", ["nl-NL", "en-GB"])
+def test_pages_meet_wcag_21_aa(live_stack, browser, client, language):
+    municipality = MunicipalityFactory()
+    agent = MembershipFactory(municipality=municipality).user
+    account = sandbox_account(municipality)
+    post_sandbox(client, account, {"id": "a11y-1", "text": "Is het gemeentehuis zaterdag open?", "name": "Piet"},
+                 new_resident_id())
+
+    page = browser.new_context(locale=language).new_page()
+    page.goto(f"{live_stack}/login/")
+    assert_accessible(page, "login")
+    page.fill("#id_username", agent.username)
+    page.fill("#id_password", "correct-horse-battery")
+    page.locator("button[type=submit]").click()
+    page.wait_for_selector(".ticket-row")
+    assert_accessible(page, "inbox")
+    page.goto(f"{live_stack}/tickets/1/")
+    page.wait_for_selector("#thread .msg")
+    assert_accessible(page, "ticket")
+
+    resident = browser.new_context(locale=language).new_page()
+    resident.goto(f"{live_stack}/channels/sandbox/{account.public_id}/")
+    resident.wait_for_selector("#send-form")
+    assert_accessible(resident, "resident page")
