@@ -47,9 +47,11 @@ worker: install
 beat: install
 	$(VENV)/bin/celery -A omnidesk beat --loglevel INFO --schedule $${OMNIDESK_DATA_DIR:-var}/celerybeat-schedule
 
+# Source strings are English; Dutch is the default language. Plugins under channels_plugins/ share the project's
+# locale/ (LOCALE_PATHS); a third-party plugin (examples/) ships its own. Commit the .po and the .mo files.
 messages: install
-	$(PY) manage.py makemessages --locale nl --locale en --ignore '.venv/*' --ignore 'var/*'
-	$(PY) manage.py compilemessages --ignore '.venv/*'
+	$(PY) manage.py makemessages --locale nl --locale en --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'examples/*'
+	$(PY) manage.py compilemessages --ignore '.venv/*' --ignore 'var/*' --ignore 'examples/*'
 
 clean:
 	rm -rf $(VENV) var
