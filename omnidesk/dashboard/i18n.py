@@ -5,6 +5,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from omnidesk.tickets.failures import core_failure_reasons
 from omnidesk.tickets.models import DeliveryStatus, Priority, Status
 
 
@@ -38,6 +39,7 @@ def script_labels() -> dict[str, Any]:
         "priority": {k: str(v) for k, v in Priority.choices},
         "delivery": {k: str(v) for k, v in DeliveryStatus.choices},
         "events": event_templates(),
+        "failures": core_failure_reasons(),
         "system": _("System"),
         "note": _("Internal note"),
         "unassigned": _("Unassigned"),

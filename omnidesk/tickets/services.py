@@ -29,6 +29,7 @@ from omnidesk.plugin_api.events import (
 from omnidesk.realtime.services import publish
 from omnidesk.tenants.models import Municipality
 from omnidesk.tickets.delivery import next_status
+from omnidesk.tickets.failures import failure_reason
 from omnidesk.tickets.models import (
     Attachment,
     DeliveryEvent,
@@ -284,7 +285,7 @@ def _check_files(capabilities: Any, files: Sequence[UploadedFile]) -> None:
     )
     problem = capability_problem(capabilities, draft)
     if problem:
-        raise NotAllowed(problem[1])
+        raise NotAllowed(failure_reason(*problem))
 
 
 def note_create(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:

@@ -107,7 +107,7 @@
     const failure = $("[data-field=failure]", el);
     if (failure) {
       failure.hidden = m.delivery_status !== "failed";
-      $("[data-field=error_message]", failure).textContent = m.error_message || "";
+      $("[data-field=error_message]", failure).textContent = labels.failures[m.error_code] || m.error_message || "";
       const code = $("[data-field=error_code]", failure);
       if (code) code.textContent = m.error_code ? "(" + m.error_code + ")" : "";
     }

@@ -8,6 +8,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from omnidesk.dashboard.i18n import describe_event as _describe
+from omnidesk.tickets.failures import failure_reason as _failure_reason
 from omnidesk.tickets.presenters import user_name
 
 register = template.Library()
@@ -40,3 +41,9 @@ def identity_kind(kind: str) -> str:
 def person(user: Any) -> str:
     """A colleague's display name (full name, else username); empty for nobody."""
     return user_name(user)
+
+
+@register.filter
+def failure_reason(message: Any) -> str:
+    """A failed reply's reason in the agent's language where core gave it, else the provider's own words."""
+    return _failure_reason(message.error_code, message.error_message)
