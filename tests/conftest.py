@@ -141,17 +141,34 @@ WORKER_RETRY_ENV = {"OMNIDESK_OUTBOUND_BACKOFF_BASE": "0.2", "OMNIDESK_OUTBOUND_
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, tmp_path) -> Iterator[Process]:  # type: ignore[no-untyped-def]
+def celery_worker_factory(transactional_db, tmp_path) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """Start real Celery workers with extra environment: `celery_worker_factory(OMNIDESK_OUTBOUND_MAX_ATTEMPTS="4")`.
+
+    The worker is a separate process, so settings reach it only through its environment; WORKER_RETRY_ENV is the
+    default, and keyword arguments override it. Every worker started is stopped at teardown.
+    """
+    workers: list[Process] = []
+
+    def start(**extra_env: str) -> Process:
+        worker = Process(
+            [str(VENV_BIN / "celery"), "-A", "omnidesk", "worker", "--loglevel", "INFO", "--concurrency", "2",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:8]}@%h"],
+            stack_env(**{**WORKER_RETRY_ENV, **extra_env}),
+            tmp_path / (f"worker-{len(workers)}.log" if workers else "worker.log"),
+        )
+        workers.append(worker)
+        worker.wait_for_output("ready.")
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker_process(celery_worker_factory) -> Process:  # type: ignore[no-untyped-def]
     """A real Celery worker on the test database and Redis broker, with retries short enough for a test."""
-    worker = Process(
-        [str(VENV_BIN / "celery"), "-A", "omnidesk", "worker", "--loglevel", "INFO", "--concurrency", "2",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"test-{uuid.uuid4().hex[:8]}@%h"],
-        stack_env(**WORKER_RETRY_ENV),
-        tmp_path / "worker.log",
-    )
-    worker.wait_for_output("ready.")
-    yield worker
-    worker.stop()
+    return celery_worker_factory()
 
 
 def wait_until(predicate, timeout: float = 30, interval: float = 0.1, message: str = "condition"):  # type: ignore[no-untyped-def]
