@@ -138,7 +138,12 @@ def test_createagent_defaults_to_agent_and_adds_an_existing_user_to_another_muni
     user = get_user_model().objects.get(username="pjansen")
     assert dict(Membership.objects.filter(user=user).values_list("municipality__slug", "role")) == {
         municipality.slug: "agent", other.slug: "admin"}
-    assert user.check_password(second["password"]) and not user.check_password(first["password"])
+    # Adding an existing colleague to a second municipality leaves their password alone...
+    assert second["password"] is None and user.check_password(first["password"])
+    # ...unless asked for a new one.
+    third = run_json("createagent", other.slug, "pjansen", "--reset-password")
+    user.refresh_from_db()
+    assert user.check_password(third["password"]) and not user.check_password(first["password"])
 
 
 def test_createagent_refuses_an_unknown_municipality_or_role(db):

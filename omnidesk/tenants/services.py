@@ -20,16 +20,28 @@ def generate_password() -> str:
 
 @transaction.atomic
 def agent_create(
-    *, municipality: Municipality, username: str, role: Role, password: str | None = None, full_name: str = ""
-) -> tuple[AbstractUser, str]:
-    """Create (or add) a user with a role in the municipality; returns the user and the password set."""
-    password = password or generate_password()
+    *,
+    municipality: Municipality,
+    username: str,
+    role: Role,
+    password: str | None = None,
+    full_name: str = "",
+    reset_password: bool = False,
+) -> tuple[AbstractUser, str | None]:
+    """Create a user with a role in the municipality, or give an existing user that role there.
+
+    Returns the user and the password set: always for a new user; for an existing one only when `password` or
+    `reset_password` asks for it (None otherwise), so adding a colleague to a second municipality never locks them out.
+    """
     user_model = get_user_model()
-    user, _created = user_model.objects.get_or_create(username=username)
+    user, created = user_model.objects.get_or_create(username=username)
     if full_name:
         first, _sep, last = full_name.partition(" ")
         user.first_name, user.last_name = first, last
-    user.set_password(password)
+    new_password: str | None = None
+    if created or password or reset_password:
+        new_password = password or generate_password()
+        user.set_password(new_password)
     user.save()
     Membership.objects.update_or_create(user=user, municipality=municipality, defaults={"role": role})
-    return user, password
+    return user, new_password

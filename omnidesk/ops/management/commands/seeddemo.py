@@ -39,8 +39,10 @@ class Command(BaseCommand):
             )
         logins = []
         for username, full_name, role in DEMO_USERS:
+            # Demo logins get a fresh password on every run, so the printed ones always work.
             _user, pw = agent_create(
-                municipality=municipality, username=username, role=role, password=password or None, full_name=full_name
+                municipality=municipality, username=username, role=role, password=password or None,
+                full_name=full_name, reset_password=True,
             )
             logins.append({"username": username, "password": pw, "role": role.value})
         resident_url = f"{settings.PUBLIC_URL}/channels/sandbox/{account.public_id}/"
