@@ -242,6 +242,10 @@ def run_async(coroutine_function, *args):  # type: ignore[no-untyped-def]
     from concurrent.futures import ThreadPoolExecutor
 
     from asgiref.sync import async_to_sync
+    from channels.layers import channel_layers
 
+    # Each scenario runs on an event loop of its own; a channel layer left from an earlier scenario holds locks
+    # bound to that loop. (A server process has one loop for its life, so this concerns tests only.)
+    channel_layers.backends.clear()
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(async_to_sync(coroutine_function), *args).result(timeout=60)
