@@ -249,3 +249,34 @@ def run_async(coroutine_function, *args):  # type: ignore[no-untyped-def]
     channel_layers.backends.clear()
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(async_to_sync(coroutine_function), *args).result(timeout=60)
+
+
+def run_at_once(function, argument_lists, timeout: float = 60):  # type: ignore[no-untyped-def]
+    """Call `function(*arguments)` for every argument list at the same moment, each in a thread with its own
+    database connection; returns the results in order and re-raises the first error in the calling thread."""
+    import threading
+
+    from django.db import connection
+
+    results: list[object] = [None] * len(argument_lists)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(argument_lists))
+
+    def call(index: int, arguments) -> None:  # type: ignore[no-untyped-def]
+        try:
+            barrier.wait(timeout=10)
+            results[index] = function(*arguments)
+        except BaseException as exc:  # noqa: BLE001  (re-raised in the calling thread)
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call, args=(i, args)) for i, args in enumerate(argument_lists)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads), "a concurrent call hung"
+    if errors:
+        raise errors[0]
+    return results

@@ -1,11 +1,9 @@
 """Contacts: one resident is one contact, whatever way an address is written (E.164, NL default; e-mail lower-cased)."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timezone
 
 import pytest
-from django.db import connection
 
 from omnidesk.contacts.models import Contact, ContactIdentity
 from omnidesk.contacts.normalise import InvalidIdentity, normalise, normalise_email, normalise_phone
@@ -13,6 +11,7 @@ from omnidesk.contacts.services import contact_for_identity, contact_update_name
 from omnidesk.inbound.services import ingest_events
 from omnidesk.plugin_api import IdentityKind, IdentityRef, InboundMessage, ProfileUpdate
 from omnidesk.tickets.models import Message, Ticket
+from tests.conftest import run_at_once
 from tests.factories import MunicipalityFactory, sandbox_account
 
 MOBILE = "+31612345678"
@@ -153,25 +152,11 @@ def test_a_profile_update_event_uses_the_normalised_address(municipality):
 def test_concurrent_first_contact_in_different_notations_makes_one_contact(transactional_db):
     municipality = MunicipalityFactory()
     notations = ["06 12345678", "31612345678", "+31 6 1234 5678", "0031612345678", "0612345678", "+31612345678"]
-    barrier = threading.Barrier(len(notations))
-    found: list[int] = []
-    errors: list[BaseException] = []
 
-    def first_contact(raw: str) -> None:
-        try:
-            barrier.wait(timeout=10)
-            found.append(contact_for_identity(municipality=municipality, identity=phone(raw)).pk)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
+    def first_contact(raw: str) -> int:
+        return contact_for_identity(municipality=municipality, identity=phone(raw)).pk
 
-    threads = [threading.Thread(target=first_contact, args=(raw,)) for raw in notations]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors, errors
+    found = run_at_once(first_contact, [(raw,) for raw in notations], timeout=30)
     assert len(set(found)) == 1 and len(found) == len(notations)
     assert ContactIdentity.objects.count() == 1
     # A loser of the race leaves no orphan contact behind.

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime, timezone
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from omnidesk.channel_accounts.models import ChannelAccount
@@ -15,7 +13,7 @@ from omnidesk.inbound.services import InvalidEvent, ingest_events
 from omnidesk.plugin_api import IdentityKind, IdentityRef, InboundMessage
 from omnidesk.realtime.models import Event
 from omnidesk.tickets.models import Direction, Message, Ticket
-from tests.conftest import new_resident_id, post_sandbox, sandbox_headers
+from tests.conftest import new_resident_id, post_sandbox, run_at_once, sandbox_headers
 
 OK_EMPTY = {"status": "ok", "messages": 0, "duplicates": 0, "statuses": 0, "profiles": 0, "reactions": 0, "consents": 0}
 
@@ -102,30 +100,13 @@ def test_two_messages_of_one_resident_join_one_ticket(client, account):
 
 def _deliver_concurrently(account: ChannelAccount, bodies: list[str], resident: str) -> list[tuple[int, dict]]:
     """POST every body at once, each from its own thread and test client (its own database connection)."""
-    answers: list[tuple[int, dict]] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(len(bodies))
 
-    def deliver(body: str) -> None:
-        try:
-            client = Client()
-            barrier.wait(timeout=10)
-            response = client.post(url(account), data=body, content_type="application/json",
-                                   headers=sandbox_headers(resident))
-            answers.append((response.status_code, response.json()))
-        except BaseException as exc:  # noqa: BLE001  (reported in the main thread)
-            errors.append(exc)
-        finally:
-            connection.close()
+    def deliver(body: str) -> tuple[int, dict]:
+        response = Client().post(url(account), data=body, content_type="application/json",
+                                 headers=sandbox_headers(resident))
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=deliver, args=(body,)) for body in bodies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a delivery hung"
-    assert not errors, errors
-    return answers
+    return run_at_once(deliver, [(body,) for body in bodies])
 
 
 def test_concurrent_redelivery_stores_exactly_one_message(transactional_db, account):
