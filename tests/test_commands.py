@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -70,6 +71,15 @@ def test_addchannel_prints_json_with_public_id_and_webhook_url(municipality, cli
                            headers={"X-Sandbox-Resident": resident,
                                     "X-Sandbox-Token": resident_token("geheim-van-de-proef", resident)})
     assert response.status_code == 200 and Message.objects.count() == 1
+
+
+def test_public_ids_are_safe_to_pass_on_a_command_line():
+    # A id starting with "-" was read by argparse as an option, so `testchannel <id>` failed at random.
+    from omnidesk.channel_accounts.models import new_public_id
+
+    ids = {new_public_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(re.fullmatch(r"[0-9a-f]{40}", public_id) for public_id in ids)
 
 
 def test_addchannel_without_config_uses_defaults_and_can_start_disabled(municipality):

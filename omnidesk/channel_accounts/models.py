@@ -11,7 +11,8 @@ from omnidesk.tenants.models import Municipality
 
 def new_public_id() -> str:
     # Unguessable: the webhook URL is public, so the id must not be enumerable.
-    return secrets.token_urlsafe(24)
+    # Hex, so it never starts with "-" and can be passed to a command line as is.
+    return secrets.token_hex(20)
 
 
 class ChannelAccount(models.Model):
