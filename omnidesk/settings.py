@@ -233,6 +233,12 @@ OMNIDESK = {
     "OUTBOUND_STALL_SECONDS": env.int("OMNIDESK_OUTBOUND_STALL_SECONDS", default=300),
     # Realtime events are kept this long for dashboards that reconnect and catch up.
     "REALTIME_EVENT_RETENTION_HOURS": env.int("OMNIDESK_REALTIME_EVENT_RETENTION_HOURS", default=24),
+    # Automatic acknowledgements of new tickets: at most one per resident and channel in this many seconds.
+    "ACKNOWLEDGEMENT_INTERVAL": env.int("OMNIDESK_ACKNOWLEDGEMENT_INTERVAL", default=24 * 3600),
+    # A poll that fails (mailbox unreachable, bad login) is retried with backoff up to this many seconds apart.
+    "POLL_BACKOFF_CAP": env.int("OMNIDESK_POLL_BACKOFF_CAP", default=900),
+    # A poll that says more is waiting is repeated at once, up to this many batches per turn.
+    "POLL_MAX_BATCHES": env.int("OMNIDESK_POLL_MAX_BATCHES", default=20),
 }
 
 # --- Logging: JSON lines with the request id --------------------------------------------------

@@ -27,6 +27,7 @@ class ChannelAccount(models.Model):
     # Opaque position of a polling plugin (e.g. an IMAP UID); advanced only after a commit.
     poll_cursor = models.TextField(blank=True, default="", editable=False)
     last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    poll_failures = models.PositiveIntegerField(default=0, editable=False)  # in a row; polls back off meanwhile
     # Set when the provider says the account itself cannot work (expired token, restricted); shown to everyone.
     problem = models.CharField(_("problem"), max_length=300, blank=True, default="", editable=False)
     problem_since = models.DateTimeField(null=True, blank=True, editable=False)

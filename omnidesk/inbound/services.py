@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from omnidesk.channel_accounts.models import ChannelAccount
+from omnidesk.channel_accounts.selectors import account_context
 from omnidesk.contacts.models import ContactIdentity
 from omnidesk.contacts.normalise import InvalidIdentity, normalise
 from omnidesk.contacts.services import consent_record, contact_for_identity, contact_update_name, identity_for
@@ -18,6 +19,9 @@ from omnidesk.plugin_api.events import (
     Reaction,
     StatusUpdate,
 )
+from omnidesk.plugin_api.adapter import ChannelAdapter
+from omnidesk.plugin_api.registry import get_adapter
+from omnidesk.tickets.threads import ThreadHint
 from omnidesk.tickets.services import (
     DuplicateMessage,
     consent_noted,
@@ -53,7 +57,9 @@ class IngestReport:
         }
 
 
-def _ingest_message(account: ChannelAccount, event: InboundMessage, report: IngestReport) -> None:
+def _ingest_message(
+    account: ChannelAccount, event: InboundMessage, report: IngestReport, adapter: ChannelAdapter, acknowledgement: str
+) -> None:
     try:
         identity_ref = normalise(event.sender)
     except InvalidIdentity as exc:
@@ -64,6 +70,17 @@ def _ingest_message(account: ChannelAccount, event: InboundMessage, report: Inge
     identity = ContactIdentity.objects.get(
         municipality=account.municipality, kind=identity_ref.kind, value=identity_ref.value
     )
+    metadata = dict(event.metadata)
+    if event.cc:
+        metadata["cc"] = list(event.cc)
+    if event.automated:
+        metadata["automated"] = True
+    if event.references:
+        metadata["references"] = list(event.references)
+    thread = None
+    if adapter.capabilities.threads:
+        thread = ThreadHint.of(in_reply_to=event.in_reply_to, references=event.references,
+                               ticket_reference=event.ticket_reference)
     try:
         message_receive(
             account=account,
@@ -76,7 +93,10 @@ def _ingest_message(account: ChannelAccount, event: InboundMessage, report: Inge
             sent_at=event.sent_at,
             in_reply_to=event.in_reply_to,
             attachments=event.attachments,
-            metadata=dict(event.metadata),
+            metadata=metadata,
+            quoted_text=event.quoted,
+            thread=thread,
+            acknowledgement="" if event.automated else acknowledgement,
         )
         report.messages += 1
     except DuplicateMessage:
@@ -86,10 +106,13 @@ def _ingest_message(account: ChannelAccount, event: InboundMessage, report: Inge
 def ingest_events(*, account: ChannelAccount, events: tuple[InboundEvent, ...]) -> IngestReport:
     """Store all events of one webhook or poll in one transaction: all of it, or nothing."""
     report = IngestReport()
+    adapter = get_adapter(account.plugin_key)
+    messages = [e for e in events if isinstance(e, InboundMessage)]
+    acknowledgement = adapter.acknowledgement_text(account_context(account)) if messages else ""
     with transaction.atomic():
         for event in events:
             if isinstance(event, InboundMessage):
-                _ingest_message(account, event, report)
+                _ingest_message(account, event, report, adapter, acknowledgement)
             elif isinstance(event, StatusUpdate):
                 delivery_status_record(account=account, update=event)
                 report.statuses += 1

@@ -65,6 +65,30 @@ def _claim(message_id: int) -> Message | None:
     return message
 
 
+MAX_REFERENCES = 20
+
+
+def _thread_references(message: Message) -> tuple[str, ...]:
+    """The provider ids of the ticket's earlier messages, oldest first: what email's References header carries.
+
+    The first resident message's own References come first, so a thread that began elsewhere stays whole.
+    """
+    earlier = list(
+        Message.objects.filter(ticket_id=message.ticket_id, kind=Kind.MESSAGE, created_at__lte=message.created_at)
+        .exclude(pk=message.pk)
+        .exclude(provider_message_id="")
+        .order_by("created_at", "id")
+        .values("provider_message_id", "metadata")
+    )
+    ids: list[str] = []
+    if earlier:
+        ids.extend(reversed(earlier[0]["metadata"].get("references", [])))  # stored nearest first
+    ids.extend(m["provider_message_id"] for m in earlier)
+    unique = list(dict.fromkeys(ids))
+    # Keep the thread's root and the nearest ones, as RFC 5322 suggests for long threads.
+    return tuple(unique if len(unique) <= MAX_REFERENCES else [unique[0], *unique[-(MAX_REFERENCES - 1):]])
+
+
 def _outbound(message: Message) -> OutboundMessage:
     identity = message.ticket.identity
     previous_inbound = (
@@ -89,6 +113,10 @@ def _outbound(message: Message) -> OutboundMessage:
             OutboundAttachment(filename=a.filename, content_type=a.content_type, size=a.size, url=signed_url(a))
             for a in message.attachments.all()
         ),
+        references=_thread_references(message),
+        ticket_reference=str(message.ticket.number),
+        cc=tuple(message.metadata.get("cc", ())),
+        automatic=bool(message.metadata.get("automatic")),
     )
 
 

@@ -20,7 +20,7 @@ from omnidesk.plugin_api.events import (
 )
 from omnidesk.plugin_api.forms import ChannelConfigForm
 
-API_VERSION = "1.0"
+API_VERSION = "1.1"  # 1.1: threads, CC, automatic messages, push polling (all optional)
 
 
 class ChannelAdapter:
@@ -55,6 +55,13 @@ class ChannelAdapter:
         """Fetch what arrived since `cursor` (empty at first). Only for capabilities.polling."""
         raise NotImplementedError(f"{self.key} does not poll")
 
+    def wait_for_news(self, account: AccountContext, timeout: float) -> bool:
+        """Block up to `timeout` seconds until something may have arrived (capabilities.push_polling, e.g. IMAP IDLE).
+
+        True means "poll now". Raise TransientDeliveryError or AccountProblem when the provider cannot be reached.
+        """
+        raise NotImplementedError(f"{self.key} cannot wait for news")
+
     def fetch_media(self, account: AccountContext, media_id: str, max_bytes: int) -> FetchedMedia:
         """Download an inbound attachment the provider only referenced (InboundAttachment.provider_media_id).
 
@@ -74,6 +81,14 @@ class ChannelAdapter:
     def list_templates(self, account: AccountContext) -> list[TemplateInfo]:
         """Approved templates (capabilities.templates). Core caches the answer; raise DeliveryError on failure."""
         return []
+
+    def acknowledgement_text(self, account: AccountContext) -> str:
+        """Text core sends automatically when a resident opens a new ticket ("" for none).
+
+        Core never sends it in answer to automated mail and at most once a day per resident, and marks it
+        OutboundMessage.automatic.
+        """
+        return ""
 
     def mark_read(self, account: AccountContext, provider_message_id: str) -> None:
         """Tell the provider an agent has read this inbound message (capabilities.read_receipts)."""

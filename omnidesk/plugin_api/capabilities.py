@@ -23,6 +23,13 @@ class Capabilities:
     polling: bool = False
     poll_interval_seconds: int = 60
     webhooks: bool = True
+    # Each conversation is its own thread (email): a message joins a ticket only through the thread it answers
+    # (InboundMessage.references / ticket_reference); otherwise it opens a new ticket.
+    threads: bool = False
+    cc: bool = False  # replies can go to copies (OutboundMessage.cc)
+    # The plugin can wait for news (e.g. IMAP IDLE, ChannelAdapter.wait_for_news): `manage.py watchchannels` polls
+    # the moment something arrives, instead of at the next interval.
+    push_polling: bool = False
 
 
 def _type_allowed(content_type: str, allowed: tuple[str, ...]) -> bool:

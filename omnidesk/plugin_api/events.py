@@ -60,6 +60,16 @@ class InboundMessage:
     attachments: tuple[InboundAttachment, ...] = ()
     # The provider id of the message this one replies to, when the channel has replies.
     in_reply_to: str = ""
+    # Threaded channels (capabilities.threads, e.g. email): provider ids of earlier messages of the same
+    # conversation, nearest first (after in_reply_to), and a ticket number the message names (e.g. "[#123]").
+    references: tuple[str, ...] = ()
+    ticket_reference: str = ""
+    # The earlier conversation the resident quoted below their text: kept, shown collapsed.
+    quoted: str = ""
+    # Other addresses the resident included (email CC); an agent's reply goes to them too unless removed.
+    cc: tuple[str, ...] = ()
+    # Sent by a machine (auto-reply, list, bulk, bounce): core never answers it automatically.
+    automated: bool = False
     # Extra facts a later issue or plugin may use (kept on the message, never interpreted by core).
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
@@ -152,6 +162,12 @@ class OutboundMessage:
     attempt: int = 1
     template: TemplateRef | None = None  # send this approved template instead of `text`
     quote: str = ""  # provider id of a message the agent explicitly quotes (channels with replies)
+    # Threaded channels: provider ids of the ticket's earlier messages, oldest first, and the ticket's number.
+    references: tuple[str, ...] = ()
+    ticket_reference: str = ""
+    cc: tuple[str, ...] = ()  # copies (capabilities.cc)
+    # An automatic message (e.g. an acknowledgement), not an agent's: mark it so (RFC 3834), so no machine answers it.
+    automatic: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,6 +218,7 @@ class WebhookResult:
 class PollResult:
     events: tuple[InboundEvent, ...]
     cursor: str  # opaque to core; stored only after the events are committed
+    more: bool = False  # more is waiting (the plugin fetched a batch): core polls again at once
 
 
 @dataclass(frozen=True)

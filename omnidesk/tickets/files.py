@@ -16,6 +16,11 @@ def signed_url(attachment: Attachment) -> str:
     return settings.PUBLIC_URL + reverse("signed-file", kwargs={"token": token})
 
 
+def token_of_url(url: str) -> str:
+    """The token in a signed_url (last path segment)."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
 def attachment_for_token(token: str) -> Attachment | None:
     try:
         uuid = signing.TimestampSigner(salt=SALT).unsign(token, max_age=MAX_AGE_SECONDS)

@@ -55,6 +55,10 @@ class Ticket(models.Model):
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    # The ticket this one grew out of: e.g. someone else answered a resident's email thread.
+    related_ticket = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups", verbose_name=_("related ticket")
+    )
     preview = models.CharField(max_length=200, blank=True, editable=False)  # last message, for the inbox list
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -105,6 +109,7 @@ class Message(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.MESSAGE)
     text = models.TextField(blank=True)
     html = models.TextField(blank=True)  # sanitised before it is stored
+    quoted_text = models.TextField(blank=True, default="")  # the earlier conversation the sender quoted (email)
     subject = models.CharField(max_length=255, blank=True)
     author_contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     author_user = models.ForeignKey(

@@ -41,6 +41,7 @@ from omnidesk.tickets.models import (
     Ticket,
 )
 from omnidesk.tickets.presenters import message_data, ticket_data, user_name
+from omnidesk.tickets.threads import ThreadHint, thread_ticket
 
 PREVIEW_LENGTH = 140
 ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
@@ -77,12 +78,49 @@ def publish_message(message: Message, type: str = "message.created") -> None:
     )
 
 
+def _new_ticket(
+    account: ChannelAccount, contact: Contact, identity: ContactIdentity, at: datetime, related: Ticket | None = None
+) -> Ticket:
+    return Ticket.objects.create(
+        municipality=account.municipality,
+        number=_next_ticket_number(account.municipality),
+        contact=contact,
+        identity=identity,
+        channel_account=account,
+        last_activity_at=at,
+        related_ticket=related,
+        subject=related.subject if related else "",
+    )
+
+
+def _continue(ticket: Ticket, at: datetime) -> bool:
+    """Make an active or recently resolved ticket take the next message; False when it is too old for that."""
+    if ticket.status in ACTIVE_STATUSES:
+        return True
+    window = timedelta(days=ticket.municipality.reopen_window_days)
+    if ticket.status == Status.RESOLVED and ticket.resolved_at and at - ticket.resolved_at <= window:
+        ticket.status = Status.OPEN
+        ticket.resolved_at = None
+        return True
+    return False
+
+
 def ticket_for_inbound(
-    *, account: ChannelAccount, contact: Contact, identity: ContactIdentity, at: datetime
+    *, account: ChannelAccount, contact: Contact, identity: ContactIdentity, at: datetime, thread: ThreadHint | None = None
 ) -> tuple[Ticket, bool]:
-    """The ticket an inbound message joins: the active one, a recently resolved one (reopened), or a new one."""
+    """The ticket an inbound message joins: the active one, a recently resolved one (reopened), or a new one.
+
+    With a `thread` (threaded channels such as email) only the thread decides: a message joins the ticket whose
+    messages it answers, if it comes from that ticket's resident; from anyone else it opens a new ticket linked
+    to that one, so one resident's reply never lands in another's ticket. No known thread: a new ticket.
+    """
     # Lock the contact so two first messages arriving at once cannot open two tickets.
     Contact.objects.select_for_update().filter(pk=contact.pk).first()
+    if thread is not None:
+        found = thread_ticket(account, thread)
+        if found is not None and found.contact_id == contact.pk and _continue(found, at):
+            return found, False
+        return _new_ticket(account, contact, identity, at, related=found), True
     latest = (
         Ticket.objects.select_for_update()
         .filter(contact=contact, channel_account=account)
@@ -90,22 +128,9 @@ def ticket_for_inbound(
         .order_by("-created_at")
         .first()
     )
-    if latest and latest.status in ACTIVE_STATUSES:
+    if latest and _continue(latest, at):
         return latest, False
-    window = timedelta(days=account.municipality.reopen_window_days)
-    if latest and latest.status == Status.RESOLVED and latest.resolved_at and at - latest.resolved_at <= window:
-        latest.status = Status.OPEN
-        latest.resolved_at = None
-        return latest, False
-    ticket = Ticket.objects.create(
-        municipality=account.municipality,
-        number=_next_ticket_number(account.municipality),
-        contact=contact,
-        identity=identity,
-        channel_account=account,
-        last_activity_at=at,
-    )
-    return ticket, True
+    return _new_ticket(account, contact, identity, at), True
 
 
 def _store_attachment(message: Message, item: InboundAttachment) -> Attachment:
@@ -165,8 +190,14 @@ def message_receive(
     in_reply_to: str = "",
     attachments: tuple[InboundAttachment, ...] = (),
     metadata: dict[str, Any] | None = None,
+    quoted_text: str = "",
+    thread: ThreadHint | None = None,
+    acknowledgement: str = "",
 ) -> Message:
-    """Store one inbound message. Raises DuplicateMessage when the provider id is known already."""
+    """Store one inbound message. Raises DuplicateMessage when the provider id is known already.
+
+    `acknowledgement`, when given, is sent automatically if the message opens a new ticket (see acknowledge).
+    """
     if provider_message_id and Message.objects.filter(
         channel_account=account, provider_message_id=provider_message_id
     ).exists():
@@ -174,7 +205,8 @@ def message_receive(
     now = timezone.now()
     try:
         with transaction.atomic():
-            ticket, created = ticket_for_inbound(account=account, contact=contact, identity=identity, at=now)
+            ticket, created = ticket_for_inbound(account=account, contact=contact, identity=identity, at=now,
+                                                 thread=thread)
             message = Message.objects.create(
                 municipality_id=account.municipality_id,
                 ticket=ticket,
@@ -187,6 +219,7 @@ def message_receive(
                 author_contact=contact,
                 provider_message_id=provider_message_id,
                 in_reply_to=in_reply_to,
+                quoted_text=quoted_text,
                 sent_at=sent_at,
                 metadata=dict(metadata or {}),
             )
@@ -204,6 +237,27 @@ def message_receive(
     publish_message(message)
     if created:
         publish_ticket(ticket, "ticket.created")
+        if acknowledgement:
+            acknowledge(ticket=ticket, text=acknowledgement)
+    return message
+
+
+def acknowledge(*, ticket: Ticket, text: str) -> Message | None:
+    """Send the channel's automatic acknowledgement of a new ticket; at most one a day per resident and channel.
+
+    The limit keeps a resident who writes ten times from getting ten acknowledgements, and ends any loop with a
+    machine that slipped through the plugin's automated-mail checks (RFC 3834).
+    """
+    from omnidesk.outbound.services import enqueue_delivery
+
+    since = timezone.now() - timedelta(seconds=settings.OMNIDESK["ACKNOWLEDGEMENT_INTERVAL"])
+    if Message.objects.filter(channel_account_id=ticket.channel_account_id, ticket__identity_id=ticket.identity_id,
+                              metadata__automatic=True, created_at__gte=since).exists():
+        return None
+    message = _ticket_side_message(ticket, Kind.MESSAGE, None, text=text, delivery_status=DeliveryStatus.QUEUED,
+                                   metadata={"automatic": True})
+    publish_message(message)
+    enqueue_delivery(message)
     return message
 
 
