@@ -1,9 +1,10 @@
 """Inbound by polling: the cursor moves only with the committed messages, so restarts neither lose nor duplicate."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from django.utils.timezone import now as dj_now
 
 from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.channel_accounts.services import channel_account_create
@@ -116,3 +117,68 @@ def test_only_enabled_due_polling_accounts_are_scheduled(polling_account, munici
     ChannelAccount.objects.filter(pk=polling_account.pk).update(enabled=False, last_polled_at=None)
     assert polling_account.id not in polling_account_ids()
     assert poll_account(polling_account.id) == 0
+
+
+class FlakyPollingAdapter(PollingAdapter):
+    key = "testflaky"
+    verbose_name = "Flaky polling channel"
+    error: Exception | None = None
+    batches: list[PollResult] = []
+
+    def poll(self, account: AccountContext, cursor: str) -> PollResult:
+        if FlakyPollingAdapter.error is not None:
+            raise FlakyPollingAdapter.error
+        if FlakyPollingAdapter.batches:
+            return FlakyPollingAdapter.batches.pop(0)
+        return PollResult(events=(), cursor=cursor)
+
+
+@pytest.fixture
+def flaky_account(municipality):  # type: ignore[no-untyped-def]
+    FlakyPollingAdapter.error, FlakyPollingAdapter.batches = None, []
+    with registered(FlakyPollingAdapter):
+        yield channel_account_create(municipality=municipality, plugin_key="testflaky", name="Flaky", config={})
+
+
+def test_an_unreachable_mailbox_backs_off_and_is_flagged_after_three_failures(flaky_account):
+    from omnidesk.plugin_api import TransientDeliveryError
+
+    FlakyPollingAdapter.error = TransientDeliveryError("IMAP server imap.example.nl could not be reached.")
+    for expected_failures in (1, 2):
+        assert poll_account(flaky_account.id) == 0
+        flaky_account.refresh_from_db()
+        assert (flaky_account.poll_failures, flaky_account.problem) == (expected_failures, "")
+    # Backing off: not due after the 60 s interval, due after twice that.
+    ChannelAccount.objects.filter(pk=flaky_account.pk).update(last_polled_at=dj_now() - timedelta(seconds=90))
+    assert flaky_account.id not in polling_account_ids()
+    ChannelAccount.objects.filter(pk=flaky_account.pk).update(last_polled_at=dj_now() - timedelta(seconds=130))
+    assert flaky_account.id in polling_account_ids()
+    poll_account(flaky_account.id)
+    flaky_account.refresh_from_db()
+    assert flaky_account.problem == "IMAP server imap.example.nl could not be reached."
+    FlakyPollingAdapter.error = None
+    poll_account(flaky_account.id)
+    flaky_account.refresh_from_db()
+    assert (flaky_account.poll_failures, flaky_account.problem) == (0, "")
+
+
+def test_a_refused_login_flags_the_account_at_once(flaky_account):
+    from omnidesk.plugin_api import AccountProblem
+
+    FlakyPollingAdapter.error = AccountProblem("The IMAP server refused the login of info@gemeente.nl.")
+    poll_account(flaky_account.id)
+    flaky_account.refresh_from_db()
+    assert flaky_account.problem.startswith("The IMAP server refused the login")
+
+
+def test_a_poll_with_more_waiting_is_repeated_at_once(flaky_account):
+    def batch(uid: int, more: bool) -> PollResult:
+        return PollResult(events=(InboundMessage(provider_message_id=f"m{uid}", text=f"Bericht {uid}",
+                                                 sender=IdentityRef(IdentityKind.EMAIL, "c@example.nl"),
+                                                 sent_at=datetime(2026, 11, 29, tzinfo=timezone.utc)),),
+                          cursor=str(uid), more=more)
+
+    FlakyPollingAdapter.batches = [batch(1, True), batch(2, True), batch(3, False), batch(4, False)]
+    assert poll_account(flaky_account.id) == 3
+    flaky_account.refresh_from_db()
+    assert flaky_account.poll_cursor == "3"

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
+from django.core.validators import EmailValidator
 from django.utils.translation import gettext_lazy as _
 
 from omnidesk.tickets.models import Status
@@ -12,6 +15,22 @@ class ReplyForm(forms.Form):
     # Empty text is fine when files come with the reply; reply_create refuses a reply with neither.
     text = forms.CharField(label=_("Reply"), max_length=MAX_TEXT, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     quote = forms.IntegerField(required=False, min_value=1)
+    cc = forms.CharField(label=_("Copy to"), max_length=2000, required=False)
+
+    MAX_COPIES = 20
+
+    def clean_cc(self) -> list[str]:
+        """Addresses separated by commas, semicolons or spaces (as pasted from a mail program)."""
+        addresses = [a.strip() for a in re.split(r"[,;\s]+", self.cleaned_data.get("cc") or "") if a.strip()]
+        validate = EmailValidator()
+        for address in addresses:
+            try:
+                validate(address)
+            except forms.ValidationError:
+                raise forms.ValidationError(_("%(address)s is not an email address.") % {"address": address}) from None
+        if len(addresses) > self.MAX_COPIES:
+            raise forms.ValidationError(_("At most %(n)d copies.") % {"n": self.MAX_COPIES})
+        return list(dict.fromkeys(a.lower() for a in addresses))
 
 
 class NoteForm(forms.Form):

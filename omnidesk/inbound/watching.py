@@ -35,11 +35,11 @@ def watch_account(account_id: int, stop: threading.Event, wait_seconds: float) -
                 adapter = get_adapter(account.plugin_key)
             except UnknownPlugin:
                 return
-            context = account_context(account)
+            context, cursor = account_context(account), account.poll_cursor
         finally:
             close_old_connections()  # a thread that idles for minutes must not hold a database connection
         try:
-            news = adapter.wait_for_news(context, wait_seconds)
+            news = adapter.wait_for_news(context, cursor, wait_seconds)
             failures = 0
         except DeliveryError as exc:
             # The interval poll flags the account; here we only wait before trying again.

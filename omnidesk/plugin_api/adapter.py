@@ -55,8 +55,9 @@ class ChannelAdapter:
         """Fetch what arrived since `cursor` (empty at first). Only for capabilities.polling."""
         raise NotImplementedError(f"{self.key} does not poll")
 
-    def wait_for_news(self, account: AccountContext, timeout: float) -> bool:
-        """Block up to `timeout` seconds until something may have arrived (capabilities.push_polling, e.g. IMAP IDLE).
+    def wait_for_news(self, account: AccountContext, cursor: str, timeout: float) -> bool:
+        """Block up to `timeout` seconds until something past `cursor` may have arrived (capabilities.push_polling,
+        e.g. IMAP IDLE); return at once if something already has.
 
         True means "poll now". Raise TransientDeliveryError or AccountProblem when the provider cannot be reached.
         """

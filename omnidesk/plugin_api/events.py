@@ -44,6 +44,8 @@ class InboundAttachment:
     content_type: str
     content: bytes | None = None
     provider_media_id: str = ""
+    # Why the file could not be kept (e.g. larger than the limit): the agent sees its name and this reason.
+    unavailable: str = ""
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class ComposerState:
     opted_out: bool = False
     attachments: bool = False
     attachment_types: tuple[str, ...] = ()  # for the file picker's accept attribute, e.g. "image/*"
+    cc: tuple[str, ...] | None = None  # the copies a reply goes to (prefilled: the resident's last copies); None: no CC
 
 
 def capabilities_of(account: ChannelAccount) -> Capabilities | None:
@@ -97,7 +98,21 @@ def composer_state(ticket: Ticket) -> ComposerState:
         sms_segments=capabilities.sms_segments,
         attachments=capabilities.attachments,
         attachment_types=tuple(t + "*" if t.endswith("/") else t for t in capabilities.attachment_types),
+        cc=last_copies(ticket) if capabilities.cc else None,
     )
+
+
+def last_copies(ticket: Ticket) -> tuple[str, ...]:
+    """Whom the resident's latest message also went to: a reply goes to them too (reply to all), unless removed."""
+    from omnidesk.tickets.models import Direction, Kind, Message
+
+    metadata = (
+        Message.objects.filter(ticket=ticket, direction=Direction.INBOUND, kind=Kind.MESSAGE)
+        .order_by("-created_at", "-id")
+        .values_list("metadata", flat=True)
+        .first()
+    )
+    return tuple((metadata or {}).get("cc", ()))
 
 
 def render_template(template: TemplateInfo, parameters: list[str]) -> str:

@@ -84,6 +84,9 @@ def message_data(message: Message) -> dict[str, Any]:
         "forwarded": bool(message.metadata.get("forwarded")),
         "template": message.metadata.get("template", {}).get("name", ""),
         "quoted_text": _quoted_text(message),
+        "earlier_text": message.quoted_text,  # what the sender quoted below their message (email), shown collapsed
+        "automatic": bool(message.metadata.get("automatic")),
+        "cc": list(message.metadata.get("cc", [])),
         "quotable": message.direction == "inbound" and message.kind == "message" and bool(message.provider_message_id),
         "attachments": [attachment_data(a) for a in message.attachments.all()],
     }

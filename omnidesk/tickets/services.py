@@ -140,11 +140,12 @@ def _store_attachment(message: Message, item: InboundAttachment) -> Attachment:
         filename=item.filename[:255] or "attachment",
         content_type=item.content_type[:255] or "application/octet-stream",
         provider_media_id=item.provider_media_id,
+        fetch_error=item.unavailable[:300],
     )
-    if item.content is not None:
+    if item.content is not None and not item.unavailable:
         _put_content(attachment, item.content)
     attachment.save()
-    if item.content is None and item.provider_media_id:
+    if item.content is None and item.provider_media_id and not item.unavailable:
         from omnidesk.inbound.media import enqueue_media_fetch
 
         enqueue_media_fetch(attachment)
@@ -282,6 +283,7 @@ def reply_create(
     template: dict[str, Any] | None = None,
     files: Sequence[UploadedFile] = (),
     quote: Message | None = None,
+    cc: Sequence[str] = (),
 ) -> Message:
     """Queue an agent's reply (free text with files, or an approved template); delivered by a task after commit."""
     from omnidesk.outbound.services import enqueue_delivery
@@ -305,6 +307,10 @@ def reply_create(
     metadata: dict[str, Any] = {"template": template} if template else {}
     if quote is not None and quote.ticket_id == ticket.pk and quote.provider_message_id:
         metadata["quote"] = quote.provider_message_id
+    if cc:
+        if not capabilities.cc:
+            raise NotAllowed(_("This channel cannot send copies."))
+        metadata["cc"] = list(cc)
     now = timezone.now()
     with transaction.atomic():
         message = _ticket_side_message(

@@ -146,10 +146,17 @@
     const el = $("#tpl-message").content.firstElementChild.cloneNode(true);
     $(".author", el).textContent = m.author_name;
     $(".badge.note", el).hidden = m.kind !== "note";
+    $(".badge.automatic", el).hidden = !m.automatic;
+    const earlier = $("[data-field=earlier]", el);
+    earlier.hidden = !m.earlier_text;
+    $(".body", earlier).textContent = m.earlier_text || "";
+    const copies = $("[data-field=cc]", el);
+    copies.hidden = !(m.cc || []).length;
+    $("span", copies).textContent = (m.cc || []).join(", ");
     const time = $("time", el);
     time.dateTime = m.created_at;
     time.textContent = formatStamp(m.created_at);
-    $(".body", el).textContent = m.text;
+    $(":scope > .body", el).textContent = m.text;
     const quoteButton = $(".quote-button", el);
     if (quoteButton && m.quotable && $("#composer-quote")) {
       quoteButton.hidden = false;
