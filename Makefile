@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install browser services migrate messages worker beat clean
+.PHONY: run test install browser mailserver services migrate messages worker beat clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -28,13 +28,19 @@ run: install
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# Debian's Dovecot for the email channel tests. The tests start private instances (own config, base_dir and
+# ports, see channels_plugins/email/tests/servers.py); the package's own system service is never used, so it
+# does not matter whether it starts (it would take 143/993, which the tests never touch).
+mailserver:
+	@test -x /usr/sbin/dovecot || (apt-get update -qq && apt-get install -y -qq dovecot-imapd >/dev/null)
+
 # PostgreSQL and Redis run on every development machine and in CI; start them if they are down.
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "PostgreSQL or Redis did not start" >&2; exit 1
 
-test: install browser services
+test: install browser mailserver services
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 migrate: install
