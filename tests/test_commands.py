@@ -182,9 +182,12 @@ def test_seeddemo_is_idempotent(db, client):
     second = run_json("seeddemo", "--json", "--password", "demo-wachtwoord-2")
     assert _demo_state() == state
     assert state[0] == 1
-    assert len(state[1]) == 1 and state[1][0][2] == "sandbox"
+    accounts = {key: public_id for _pk, public_id, key in state[1]}
+    assert sorted(accounts) == ["livechat", "sandbox"]
     assert state[2] == [("anna", "agent"), ("bram", "agent"), ("sanne", "admin")]
-    assert first["resident"] == second["resident"] == f"{settings.PUBLIC_URL}/channels/sandbox/{state[1][0][1]}/"
+    assert first["resident"] == second["resident"] == f"{settings.PUBLIC_URL}/channels/sandbox/{accounts['sandbox']}/"
+    # The demo website is Omnidesk's own server under its other name: another origin, as a real site would be.
+    assert first["website"] == f"http://localhost:8000/channels/livechat/{accounts['livechat']}/demo-site/"
     assert {login["username"] for login in second["logins"]} == {"anna", "bram", "sanne"}
     # The latest run's password is the one that works.
     assert client.login(username="anna", password="demo-wachtwoord-2")
@@ -210,7 +213,7 @@ def test_seeddemo_text_output_names_the_logins(db):
 
 def test_seeddemo_keeps_an_existing_demo_sandbox_and_its_messages(db, client):
     run("seeddemo", "--password", "demo-wachtwoord-4")
-    account = ChannelAccount.objects.get(municipality__slug="demo")
+    account = ChannelAccount.objects.get(municipality__slug="demo", plugin_key="sandbox")
     assert post_sandbox(client, account, {"id": "1", "text": "Hoi"}).status_code == 403  # its own generated secret
     secret = account_context(account).config["signing_secret"]
     run("seeddemo", "--password", "demo-wachtwoord-4")

@@ -45,3 +45,18 @@ def test_staff_page_lists_plugins_and_refusals(client, db, broken_plugin_install
 def test_agents_cannot_see_the_plugin_page(agent_client):
     response = agent_client.get("/admin/channel-plugins/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_the_admin_shows_a_livechat_account_its_script_tag_to_copy(client, municipality):
+    from django.conf import settings
+
+    from omnidesk.channel_accounts.services import channel_account_create
+
+    chat = channel_account_create(municipality=municipality, plugin_key="livechat", name="Website",
+                                  config={"allowed_origins": "https://www.example.nl"})
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    html = client.get(f"/admin/channel_accounts/channelaccount/{chat.pk}/change/").content.decode()
+    tag = f'&lt;script async src=&quot;{settings.PUBLIC_URL}/channels/livechat/{chat.public_id}/widget.js&quot;'
+    assert tag in html and f'data-copy="embed-code-{chat.pk}"' in html
+    # Secrets stay masked on the same page.
+    assert "identity_secret" in html and chat.encrypted_secrets[:20] not in html

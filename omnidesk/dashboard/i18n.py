@@ -55,4 +55,5 @@ def script_labels() -> dict[str, Any]:
         "offline": _("Reconnecting…"),
         "new_message": _("New message in ticket #%(number)s"),
         "send_failed": _("Could not save: %(reason)s"),
+        "resident_typing": _("The resident is typing…"),
     }

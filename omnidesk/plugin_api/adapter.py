@@ -10,6 +10,7 @@ from omnidesk.plugin_api.events import (
     AccountContext,
     ConnectionCheck,
     FetchedMedia,
+    IdentityRef,
     InboundEvent,
     OutboundMessage,
     PollResult,
@@ -91,6 +92,9 @@ class ChannelAdapter:
         """
         return ""
 
+    def typing(self, account: AccountContext, recipient: IdentityRef, on: bool, author_name: str) -> None:
+        """An agent started or stopped typing a reply to `recipient` (capabilities.typing_indicators)."""
+
     def mark_read(self, account: AccountContext, provider_message_id: str) -> None:
         """Tell the provider an agent has read this inbound message (capabilities.read_receipts)."""
 
@@ -101,6 +105,10 @@ class ChannelAdapter:
     def websocket_urlpatterns(self) -> list[URLPattern | URLResolver]:
         """Websocket routes of the plugin's own, mounted under ws/channels/<key>/."""
         return []
+
+    def embed_code(self, account: AccountContext) -> str:
+        """HTML a municipality pastes into its own website to offer this channel there (e.g. a chat widget)."""
+        return ""
 
     def resident_page_url(self, account: AccountContext) -> str:
         """A page where a resident can reach this account, if the plugin serves one."""

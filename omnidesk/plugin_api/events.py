@@ -233,6 +233,9 @@ class HistoryItem:
     author_name: str
     created_at: datetime
     status: str = ""
+    # The plugin's own id of a resident's message (InboundMessage.provider_message_id), e.g. a widget's client id.
+    client_reference: str = ""
+    attachments: tuple[OutboundAttachment, ...] = ()  # with signed, short-lived download URLs
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from omnidesk.outbound.typing import agent_typing
+from omnidesk.realtime.presence import mark_gone, mark_present
 from omnidesk.realtime.selectors import events_after
 from omnidesk.realtime.services import municipality_group
 from omnidesk.tenants.selectors import membership_for
@@ -21,6 +23,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     """
 
     group: str = ""
+    user: Any = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -30,9 +33,11 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHORISED)
             return
         self.municipality_id = municipality_id
+        self.user = user
         self.group = municipality_group(municipality_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        await database_sync_to_async(mark_present)(municipality_id, user.pk)
         after = self._after_from_query()
         if after is not None:
             await self._send_catch_up(after)
@@ -50,12 +55,21 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await database_sync_to_async(mark_gone)(self.municipality_id, self.user.pk)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "catch_up":
+        if not isinstance(content, dict) or not self.group:
+            return
+        kind = content.get("type")
+        if kind == "catch_up":
             after = content.get("after")
             if isinstance(after, int) and after >= 0:
                 await self._send_catch_up(after)
+        elif kind == "presence":  # the dashboard's heartbeat
+            await database_sync_to_async(mark_present)(self.municipality_id, self.user.pk)
+        elif kind == "typing" and isinstance(content.get("ticket_id"), int):
+            await database_sync_to_async(agent_typing)(municipality_id=self.municipality_id, user=self.user,
+                                                       ticket_id=content["ticket_id"], on=bool(content.get("on")))
 
     async def dashboard_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["frame"])

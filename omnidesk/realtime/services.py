@@ -47,3 +47,8 @@ def publish(*, municipality_id: int, type: str, payload: dict[str, Any]) -> Even
     frame = event_frame(event)
     transaction.on_commit(lambda: _push(municipality_id, frame))
     return event
+
+
+def signal(*, municipality_id: int, type: str, payload: dict[str, Any]) -> None:
+    """An ephemeral notice (someone is typing): pushed now, never stored or replayed; frames have id None."""
+    _push(municipality_id, {"id": None, "type": type, "data": _jsonable(payload)})

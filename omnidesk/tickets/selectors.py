@@ -59,7 +59,10 @@ def other_tickets_of_contact(ticket: Ticket, limit: int = 10) -> QuerySet[Ticket
     )[:limit]
 
 
-def resident_history(*, public_id: str, identity: IdentityRef, limit: int) -> list[HistoryItem]:
+def resident_history(*, public_id: str, identity: IdentityRef, limit: int, after: int = 0) -> list[HistoryItem]:
+    from omnidesk.plugin_api.events import OutboundAttachment
+    from omnidesk.tickets.files import signed_url
+
     try:
         ref = normalise(identity)
     except InvalidIdentity:
@@ -70,8 +73,10 @@ def resident_history(*, public_id: str, identity: IdentityRef, limit: int) -> li
             kind=Kind.MESSAGE,
             ticket__identity__kind=ref.kind,
             ticket__identity__value=ref.value,
+            pk__gt=after,
         )
         .select_related("author_user")
+        .prefetch_related("attachments")
         .order_by("-created_at", "-id")[:limit]
     )
     return [
@@ -82,6 +87,9 @@ def resident_history(*, public_id: str, identity: IdentityRef, limit: int) -> li
             author_name=user_name(m.author_user) if m.author_user_id else "",
             created_at=m.created_at,
             status=m.delivery_status,
+            client_reference=m.provider_message_id if m.direction == "inbound" else "",
+            attachments=tuple(OutboundAttachment(filename=a.filename, content_type=a.content_type, size=a.size,
+                                                 url=signed_url(a)) for a in m.attachments.all() if a.file),
         )
         for m in reversed(list(messages))
     ]

@@ -149,14 +149,14 @@
     $(".badge.automatic", el).hidden = !m.automatic;
     const earlier = $("[data-field=earlier]", el);
     earlier.hidden = !m.earlier_text;
-    $(".body", earlier).textContent = m.earlier_text || "";
+    $(".earlier-text", earlier).textContent = m.earlier_text || "";
     const copies = $("[data-field=cc]", el);
     copies.hidden = !(m.cc || []).length;
     $("span", copies).textContent = (m.cc || []).join(", ");
     const time = $("time", el);
     time.dateTime = m.created_at;
     time.textContent = formatStamp(m.created_at);
-    $(":scope > .body", el).textContent = m.text;
+    $(".body", el).textContent = m.text;
     const quoteButton = $(".quote-button", el);
     if (quoteButton && m.quotable && $("#composer-quote")) {
       quoteButton.hidden = false;
@@ -245,7 +245,22 @@
     if (data.message) upsertMessage(data.message);
   }
 
+  // Ephemeral notices (id null): never stored, never replayed, no gap to catch up.
+  let typingTimer = null;
+  function onSignal(frame) {
+    const data = frame.data || {};
+    const line = $("#resident-typing");
+    if (frame.type !== "resident.typing" || !line || data.ticket_id !== config.ticketId) return;
+    line.textContent = labels.resident_typing;
+    line.hidden = !data.on;
+    window.clearTimeout(typingTimer);
+    if (data.on) typingTimer = window.setTimeout(() => { line.hidden = true; }, 8000);  // a lost "off"
+  }
+
   function onFrame(frame) {
+    if (frame.id === null || frame.id === undefined) {
+      if (frame.type !== "catch_up") { onSignal(frame); return; }
+    }
     if (frame.type === "catch_up") {
       frame.events.forEach(apply);
       return;
@@ -256,10 +271,21 @@
     apply(frame);
   }
 
+  let presenceTimer = null;
+  function sendFrame(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  }
+
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + window.location.host + "/ws/dashboard/" + config.municipalityId + "/?after=" + lastId);
     socket.onopen = () => { retryDelay = 1000; setLive(true); };
+    if (!presenceTimer) {
+      // Presence: which agents have the dashboard open decides a livechat's online/away state.
+      presenceTimer = window.setInterval(() => {
+        if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "presence" }));
+      }, 30000);
+    }
     socket.onmessage = (e) => onFrame(JSON.parse(e.data));
     socket.onclose = (e) => {
       setLive(false);
@@ -344,6 +370,16 @@
       counter.classList.toggle("over", max > 0 && length > max);
     };
     composer.addEventListener("input", updateCounter);
+    // Typing indicator for the resident (channels that show one): "on" at most every 3 s, "off" after 4 s idle.
+    let typingSentAt = 0;
+    let typingIdle = null;
+    composer.addEventListener("input", () => {
+      if (!config.ticketId) return;
+      const now = Date.now();
+      if (now - typingSentAt > 3000) { sendFrame({ type: "typing", ticket_id: config.ticketId, on: true }); typingSentAt = now; }
+      window.clearTimeout(typingIdle);
+      typingIdle = window.setTimeout(() => { sendFrame({ type: "typing", ticket_id: config.ticketId, on: false }); typingSentAt = 0; }, 4000);
+    });
     updateCounter();  // a browser may restore text into the composer
     composer.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); composer.form.requestSubmit(); }

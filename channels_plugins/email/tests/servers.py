@@ -156,6 +156,13 @@ class Dovecot:
 
     def __init__(self, username: str = "gemeente@example.org", password: str | None = None,
                  *, start_timeout: float = 15.0) -> None:
+        # Check the prerequisites before creating anything that would need cleaning up.
+        self._binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        if not os.access(self._binary, os.X_OK):
+            raise RuntimeError("Dovecot is not installed: run `make mailserver`")
+        if os.geteuid() != 0:
+            raise RuntimeError("the test Dovecot must be started as root (it switches to the dovecot users)")
+        self._mail_pw = pwd.getpwnam(self.mail_user)
         self.host = HOST
         self.port = 0
         self.tls_port = 0
@@ -165,7 +172,6 @@ class Dovecot:
         self.root = Path(tempfile.mkdtemp(prefix="omnidesk-dovecot-"))
         self.cert_path, self._key_path = self_signed_certificate(self.root)
         self._process: subprocess.Popen[bytes] | None = None
-        self._mail_pw = pwd.getpwnam(self.mail_user)
         # The mail and auth processes run as `dovecot`: they must reach the homes and read the passwd files.
         self.root.chmod(0o711)
         (self.root / "home").mkdir(mode=0o711)
@@ -183,9 +189,6 @@ class Dovecot:
 
     def start(self) -> Dovecot:
         """Start the server and wait until it greets; a few attempts because free ports can be taken meanwhile."""
-        binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
-        if not os.access(binary, os.X_OK):
-            raise RuntimeError("Dovecot is not installed: run `make mailserver`")
         for attempt in range(3):
             self.port, self.tls_port = free_port(), free_port()
             conf = self.root / "dovecot.conf"
@@ -196,7 +199,7 @@ class Dovecot:
             # Own session/process group so stop() can kill master and children together; output to a file,
             # never to inherited pipes (a daemon holding pytest's pipes hangs it).
             with open(self.root / "stdout.log", "wb") as out:
-                self._process = subprocess.Popen([binary, "-F", "-c", str(conf)], stdin=subprocess.DEVNULL,
+                self._process = subprocess.Popen([self._binary, "-F", "-c", str(conf)], stdin=subprocess.DEVNULL,
                                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 self._wait_until_ready()
@@ -232,14 +235,8 @@ class Dovecot:
         process, self._process = self._process, None
         if process is None:
             return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=5)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            pass
-        # The master stops its children on SIGTERM but may exit before they do; SIGKILL any straggler.
+        # SIGKILL to the whole group at once: a graceful SIGTERM takes Dovecot's master 1-6 s here, and nothing
+        # of a throwaway test instance is worth saving. Orphaned children are reaped by init.
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -422,6 +419,19 @@ class _Handler:
         return None
 
 
+class _Controller(Controller):
+    """aiosmtpd's threaded controller on a socket we bound already: no window in which another process can take
+    the port (aiosmtpd would only notice after its whole ready_timeout)."""
+
+    def __init__(self, handler: Any, sock: socket.socket, **kwargs: Any) -> None:
+        self._sock = sock
+        host, port = sock.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port, **kwargs)
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
+
+
 class SmtpSink:
     """An SMTP server on 127.0.0.1 that keeps what it receives, with optional AUTH and TLS and planned failures.
 
@@ -446,7 +456,7 @@ class SmtpSink:
         self._received: list[Received] = []
         self._mishaps: list[_Mishap] = []
         self._changed = threading.Condition()
-        self._controller: Controller | None = None
+        self._controller: _Controller | None = None
 
     def __enter__(self) -> SmtpSink:
         return self.start()
@@ -456,7 +466,7 @@ class SmtpSink:
         self.stop()
 
     def start(self) -> SmtpSink:
-        """Start listening (retrying on another port if the free one was taken meanwhile)."""
+        """Start listening on a free port."""
         kwargs: dict[str, Any] = {
             "server_hostname": "smtp-sink.test",  # else aiosmtpd calls socket.getfqdn(), slow without DNS
             "ready_timeout": 10.0,
@@ -467,18 +477,17 @@ class SmtpSink:
             kwargs["tls_context"] = self._tls
         elif self.security == "ssl":
             kwargs["ssl_context"] = self._tls
-        for attempt in range(3):
-            self.port = free_port()
-            controller = Controller(_Handler(self), hostname=self.host, port=self.port, **kwargs)
-            try:
-                controller.start()
-            except OSError:
-                if attempt == 2:
-                    raise
-                continue
-            self._controller = controller
-            return self
-        raise AssertionError("unreachable")
+        sock = socket.create_server((self.host, 0))
+        self.port = sock.getsockname()[1]
+        controller = _Controller(_Handler(self), sock, **kwargs)
+        try:
+            controller.start()
+        except BaseException:
+            sock.close()
+            self.stop()
+            raise
+        self._controller = controller
+        return self
 
     def stop(self) -> None:
         """Stop the server and remove the certificate directory."""

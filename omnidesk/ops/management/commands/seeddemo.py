@@ -20,6 +20,18 @@ DEMO_USERS = [
 ]
 
 
+def _demo_website_origin() -> str:
+    """The demo "municipality website": Omnidesk's own server under its other name (localhost vs 127.0.0.1), so
+    the widget is embedded from another origin, as on a real site."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(settings.PUBLIC_URL)
+    host = parts.hostname or "127.0.0.1"
+    other = "localhost" if host == "127.0.0.1" else "127.0.0.1" if host == "localhost" else host
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{other}{port}"
+
+
 class Command(BaseCommand):
     help = "Create the demo municipality, its sandbox channel and demo logins; prints how to use them."
 
@@ -37,6 +49,17 @@ class Command(BaseCommand):
                 name="Sandbox",
                 config={"welcome_text": "Welkom bij Gemeente Demodam. Stel hier uw vraag."},
             )
+        website = _demo_website_origin()
+        livechat = ChannelAccount.objects.filter(municipality=municipality, plugin_key="livechat").first()
+        if livechat is None:
+            livechat = channel_account_create(
+                municipality=municipality,
+                plugin_key="livechat",
+                name="Website-chat",
+                config={"title": "Chat met Gemeente Demodam", "allowed_origins": website,
+                        "welcome_text": "Welkom! Stel uw vraag, een medewerker helpt u zo.",
+                        "away_text": "We antwoorden binnen één werkdag.", "colour": "#0b5394"},
+            )
         logins = []
         for username, full_name, role in DEMO_USERS:
             # Demo logins get a fresh password on every run, so the printed ones always work.
@@ -46,12 +69,15 @@ class Command(BaseCommand):
             )
             logins.append({"username": username, "password": pw, "role": role.value})
         resident_url = f"{settings.PUBLIC_URL}/channels/sandbox/{account.public_id}/"
-        result = {"municipality": municipality.slug, "dashboard": settings.PUBLIC_URL + "/", "resident": resident_url, "logins": logins}
+        website_url = f"{website}/channels/livechat/{livechat.public_id}/demo-site/"
+        result = {"municipality": municipality.slug, "dashboard": settings.PUBLIC_URL + "/", "resident": resident_url,
+                  "website": website_url, "logins": logins}
         if as_json:
             self.stdout.write(json.dumps(result))
             return
         self.stdout.write(self.style.SUCCESS("Omnidesk demo is ready."))
         self.stdout.write(f"  Dashboard:          {result['dashboard']}")
         self.stdout.write(f"  Play the resident:  {resident_url}")
+        self.stdout.write(f"  Website with chat:  {website_url}")
         for login in logins:
             self.stdout.write(f"  Login ({login['role']:<10}) {login['username']} / {login['password']}")
