@@ -6,7 +6,7 @@ from django import forms
 from django.core.validators import EmailValidator
 from django.utils.translation import gettext_lazy as _
 
-from omnidesk.tickets.models import Status
+from omnidesk.tickets.models import Priority, Status
 
 MAX_TEXT = 10_000
 
@@ -62,3 +62,29 @@ class TemplateReplyForm(forms.Form):
                 break
             values.append(str(value)[:1000])
         return values
+
+
+class PriorityForm(forms.Form):
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices,
+                                 widget=forms.Select(attrs={"id": "ticket-priority"}))
+
+
+class TagsForm(forms.Form):
+    tags = forms.CharField(label=_("Tags"), max_length=1000, required=False,
+                           widget=forms.TextInput(attrs={"id": "ticket-tags", "autocomplete": "off"}))
+
+    def names(self) -> list[str]:
+        return [name for name in re.split(r"[,;]", self.cleaned_data.get("tags") or "") if name.strip()]
+
+
+class BulkForm(forms.Form):
+    """Tickets by number, and one change: assign, add a tag or set a status."""
+
+    tickets = forms.CharField(max_length=5000)
+    action = forms.ChoiceField(choices=[("assign", "assign"), ("tag", "tag"), ("status", "status")])
+    assignee = forms.CharField(required=False)  # "me", "" (nobody) or a colleague's id
+    tag = forms.CharField(required=False, max_length=50)
+    status = forms.ChoiceField(choices=Status.choices, required=False)
+
+    def numbers(self) -> list[int]:
+        return [int(n) for n in re.split(r"[,\s]+", self.cleaned_data["tickets"]) if n.isdigit()][:200]

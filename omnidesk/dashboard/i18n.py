@@ -17,6 +17,9 @@ def event_templates() -> dict[str, str]:
         "status": _("%(actor)s changed the status to %(status)s"),
         "opted_out": _("The resident opted out of messages on this channel (%(keyword)s)"),
         "opted_in": _("The resident opted in again (%(keyword)s)"),
+        "priority": _("%(actor)s changed the priority to %(priority)s"),
+        "tags": _("%(actor)s set the tags: %(tags)s"),
+        "team": _("%(actor)s moved this ticket to team %(team)s"),
     }
 
 
@@ -24,12 +27,16 @@ def describe_event(metadata: dict[str, Any]) -> str:
     template = event_templates().get(metadata.get("event", ""), "")
     if not template:
         return _("System event")
-    values = {**metadata, "status": dict(Status.choices).get(metadata.get("status", ""), metadata.get("status", ""))}
+    values = {**metadata, "status": dict(Status.choices).get(metadata.get("status", ""), metadata.get("status", "")),
+              "priority": dict(Priority.choices).get(metadata.get("priority", ""), metadata.get("priority", ""))}
     return template % {
         "actor": values.get("actor") or _("System"),
         "assignee": values.get("assignee", ""),
         "status": values["status"],
         "keyword": values.get("keyword", ""),
+        "priority": values["priority"],
+        "tags": values.get("tags", "") or "—",
+        "team": values.get("team", "") or "—",
     }
 
 
@@ -56,4 +63,6 @@ def script_labels() -> dict[str, Any]:
         "new_message": _("New message in ticket #%(number)s"),
         "send_failed": _("Could not save: %(reason)s"),
         "resident_typing": _("The resident is typing…"),
+        "select_ticket": _("Select ticket #%(n)s"),
+        "selected": _("%(n)s selected"),
     }

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,18 +14,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from omnidesk.channel_accounts.selectors import account_context, accounts_of
-from omnidesk.dashboard.filters import TicketFilter
+from omnidesk.dashboard.filters import VIEW_CHOICES, TicketFilter
 from omnidesk.dashboard.i18n import script_labels
-from omnidesk.dashboard.forms import AssignForm, NoteForm, ReplyForm, StatusForm, TemplateReplyForm
+from omnidesk.dashboard.forms import AssignForm, NoteForm, PriorityForm, ReplyForm, StatusForm, TemplateReplyForm
 from omnidesk.outbound.services import enqueue_read_receipt
 from omnidesk.tickets.composer import composer_state
 from omnidesk.tickets.files import attachment_for_token
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
 from omnidesk.realtime.selectors import latest_event_id
 from omnidesk.tenants.access import member_required, switch_municipality
-from omnidesk.tenants.models import Membership
-from omnidesk.tickets import selectors
-from omnidesk.tickets.models import Status, Ticket
+from omnidesk.tenants.models import Membership, Team
+from omnidesk.tickets import search, selectors
+from omnidesk.tickets.models import Status, Tag, Ticket
 from omnidesk.tickets.presenters import message_data, ticket_data
 from omnidesk.tickets.services import (
     NotAllowed,
@@ -70,6 +71,10 @@ def _inbox_context(request: HttpRequest) -> dict[str, Any]:
     membership = _membership(request)
     ticket_filter = TicketFilter(request.GET or None, queryset=selectors.inbox(membership.municipality), membership=membership)
     page = Paginator(ticket_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    current_view = request.GET.get("view") or "all"
+    base_query = {k: v for k, v in request.GET.items() if k not in ("view", "page", "channel_account")}
+    channels = list(accounts_of(membership.municipality).only("pk", "name"))
+    channel_counts = search.channel_counts(membership)
     return {
         "dashboard_config": {
             "municipalityId": membership.municipality_id,
@@ -80,14 +85,39 @@ def _inbox_context(request: HttpRequest) -> dict[str, Any]:
             "eventsUrl": reverse("events"),
             "resendUrl": reverse("dashboard:resend", kwargs={"message_id": 0}),
             "ticketUrl": reverse("dashboard:ticket", kwargs={"number": 0}),
+            "countsUrl": reverse("dashboard:counts"),
+            "teamIds": list(membership.user.teams.filter(municipality=membership.municipality)
+                            .values_list("pk", flat=True)),
             "labels": script_labels(),
         },
         "flagged_accounts": accounts_of(membership.municipality).exclude(problem=""),
         "filter": ticket_filter,
         "page": page,
+        "views": [{"key": key, "label": label, "count": count, "current": key == current_view and
+                   not request.GET.get("channel_account"), "query": urlencode({**base_query, "view": key})}
+                  for (key, label), count in zip(VIEW_CHOICES, _ordered_counts(membership))],
+        "channel_views": [{"pk": c.pk, "name": c.name, "count": channel_counts.get(c.pk, 0),
+                           "current": request.GET.get("channel_account") == str(c.pk),
+                           "query": urlencode({**base_query, "channel_account": c.pk})} for c in channels],
         "query_string": request.GET.urlencode(),
         "resident_links": _resident_links(request),
+        "colleagues_all": get_user_model().objects.filter(memberships__municipality=membership.municipality)
+        .order_by("username"),
+        "statuses": Status.choices,
     }
+
+
+def _ordered_counts(membership: Membership) -> list[int]:
+    counts = search.view_counts(membership)
+    return [counts[key] for key, _label in VIEW_CHOICES]
+
+
+@member_required
+def counts(request: HttpRequest) -> HttpResponse:
+    """Active tickets per view and per channel, for the live counts in the inbox."""
+    membership = _membership(request)
+    return JsonResponse({"views": search.view_counts(membership),
+                         "channels": {str(k): v for k, v in search.channel_counts(membership).items()}})
 
 
 @member_required
@@ -110,6 +140,10 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
         "reply_form": ReplyForm(),
         "note_form": NoteForm(),
         "status_form": StatusForm(initial={"status": ticket.status}),
+        "priority_form": PriorityForm(initial={"priority": ticket.priority}),
+        "teams": Team.objects.filter(municipality=ticket.municipality),
+        "ticket_tags": [tag.name for tag in ticket.tags.all()],
+        "known_tags": Tag.objects.filter(municipality=ticket.municipality).values_list("name", flat=True)[:200],
         "colleagues": colleagues,
         "composer": composer_state(ticket),
     }

@@ -27,6 +27,7 @@ def ticket_data(ticket: Ticket) -> dict[str, Any]:
         "channel_name": ticket.channel_account.name,
         "channel_key": ticket.channel_account.plugin_key,
         "assignee_id": ticket.assignee_id,
+        "team_id": ticket.team_id,
         "assignee_name": user_name(ticket.assignee),
         "preview": ticket.preview,
         "last_activity_at": ticket.last_activity_at,

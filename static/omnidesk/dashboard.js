@@ -44,8 +44,20 @@
   }
 
   // --- ticket list -------------------------------------------------------------------------
+  // Filters the browser can check itself; for the others (search, tag, dates) a live event only updates rows
+  // already listed, and new tickets appear at the next load.
+  const CLIENT_FILTERS = ["status", "channel_account", "assignee", "view", "priority", "team", "sort"];
+  function canJudge() {
+    return Object.keys(config.filters || {}).every((k) => CLIENT_FILTERS.includes(k));
+  }
+
   function matchesFilters(ticket) {
     const f = config.filters || {};
+    if (f.view === "unassigned" && ticket.assignee_id !== null) return false;
+    if (f.view === "mine" && ticket.assignee_id !== config.userId) return false;
+    if (f.view === "team" && !(config.teamIds || []).includes(ticket.team_id)) return false;
+    if (f.team && String(ticket.team_id) !== String(f.team)) return false;
+    if (f.priority && ticket.priority !== f.priority) return false;
     if (f.status && ticket.status !== f.status) return false;
     if (f.channel_account && String(ticket.channel_account_id) !== String(f.channel_account)) return false;
     if (f.assignee === "me" && ticket.assignee_id !== config.userId) return false;
@@ -68,6 +80,11 @@
     status.textContent = labels.status[t.status] || t.status;
     status.className = "badge status status-" + t.status;
     $(".number", row).textContent = "#" + t.number;
+    const select = $(".select-row", row);
+    if (select && !select.value) {
+      select.value = t.number;
+      select.setAttribute("aria-label", interpolate(labels.select_ticket, { n: t.number }));
+    }
     $("[data-field=assignee_name]", row).textContent = t.assignee_name || "";
     $("[data-field=preview]", row).textContent = t.preview || "";
     const current = t.id === config.ticketId;
@@ -79,21 +96,51 @@
     const list = $("#ticket-list");
     if (!list) return;
     let row = list.querySelector('[data-ticket-id="' + t.id + '"]');
-    if (!matchesFilters(t)) {
+    const judged = canJudge();
+    // Under "waiting longest" the order is by waiting time, not activity: rows stay where they are.
+    const toTop = moveToTop && (config.filters || {}).sort !== "waiting";
+    // Rows added above what the agent is looking at must not push it down: keep the scroll position.
+    const scroller = list.closest(".inbox-list") || list;
+    const before = scroller.scrollHeight;
+    const keepScroll = scroller.scrollTop > 0;
+    if (judged && !matchesFilters(t)) {
       if (row) row.remove();
-    } else {
+    } else if (row || judged) {
       if (!row) {
         row = $("#tpl-ticket-row").content.firstElementChild.cloneNode(true);
         list.prepend(row);
-      } else if (moveToTop && list.firstElementChild !== row) {
+      } else if (toTop && list.firstElementChild !== row) {
         list.prepend(row);
       }
       fillRow(row, t);
     }
+    if (keepScroll) scroller.scrollTop += scroller.scrollHeight - before;
+    scheduleCounts();
     const empty = $("#empty-inbox");
     if (empty) empty.hidden = list.children.length > 0;
     const count = $("#ticket-count");
     if (count) count.textContent = String(list.children.length);
+  }
+
+  // Live counts beside each view and channel: asked from the server (it knows what the browser cannot filter).
+  let countsTimer = null;
+  function scheduleCounts() {
+    if (!config.countsUrl || countsTimer) return;
+    countsTimer = window.setTimeout(async () => {
+      countsTimer = null;
+      try {
+        const response = await fetch(config.countsUrl, { headers: { Accept: "application/json" } });
+        if (!response.ok) return;
+        const data = await response.json();
+        for (const [key, value] of Object.entries(data.views || {})) {
+          const el = document.querySelector('[data-count-view="' + key + '"]');
+          if (el) el.textContent = String(value);
+        }
+        for (const el of document.querySelectorAll("[data-count-channel]")) {
+          el.textContent = String((data.channels || {})[el.dataset.countChannel] || 0);
+        }
+      } catch (e) { /* the next event tries again */ }
+    }, 1000);
   }
 
   // --- thread ------------------------------------------------------------------------------
@@ -139,7 +186,8 @@
       const template = labels.events[m.metadata.event] || labels.system;
       const status = labels.status[m.metadata.status] || m.metadata.status;
       $(".event-text", el).textContent =
-        interpolate(template, { ...m.metadata, actor: m.metadata.actor || labels.system, status: status }) +
+        interpolate(template, { ...m.metadata, actor: m.metadata.actor || labels.system, status: status,
+          priority: labels.priority[m.metadata.priority] || m.metadata.priority }) +
         " · " + formatTime(m.created_at);
       return el;
     }
@@ -420,4 +468,40 @@
   const thread = $("#thread");
   if (thread) thread.scrollTop = thread.scrollHeight;
   connect();
+})();
+
+// Bulk changes: select tickets in the list, then assign, tag or set a status for all of them at once.
+(function () {
+  "use strict";
+  const form = document.getElementById("bulk-form");
+  const list = document.getElementById("ticket-list");
+  if (!form || !list) return;
+  const selected = () => Array.from(list.querySelectorAll(".select-row:checked")).map((box) => box.value);
+  const countLabel = JSON.parse(document.getElementById("dashboard-config").textContent).labels.selected;
+  function refresh() {
+    const numbers = selected();
+    form.hidden = numbers.length === 0;
+    form.elements.tickets.value = numbers.join(",");
+    document.getElementById("bulk-count").textContent = countLabel.replace("%(n)s", numbers.length);
+    const action = form.elements.action.value;
+    form.querySelectorAll("[data-for]").forEach((el) => { el.hidden = el.dataset.for !== action; });
+  }
+  list.addEventListener("change", (event) => { if (event.target.matches(".select-row")) refresh(); });
+  form.elements.action.addEventListener("change", refresh);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = form.querySelector(".error");
+    error.hidden = true;
+    const response = await fetch(form.action, { method: "POST", body: new FormData(form),
+      headers: { Accept: "application/json" }, credentials: "same-origin" });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok || !data.ok) {
+      error.textContent = typeof data.errors === "string" ? data.errors : JSON.stringify(data.errors || response.status);
+      error.hidden = false;
+      return;
+    }
+    list.querySelectorAll(".select-row:checked").forEach((box) => { box.checked = false; });
+    refresh();  // the rows themselves change through the live events
+  });
+  refresh();
 })();
