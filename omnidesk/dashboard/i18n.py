@@ -64,5 +64,9 @@ def script_labels() -> dict[str, Any]:
         "send_failed": _("Could not save: %(reason)s"),
         "resident_typing": _("The resident is typing…"),
         "select_ticket": _("Select ticket #%(n)s"),
+        "also_viewing": _("Also looking at this ticket: %(names)s"),
+        "agent_typing": _("%(name)s is typing…"),
+        "collision": _("A new message arrived in this ticket while you were writing. Read it before you send."),
+        "send_anyway": _("Send anyway"),
         "selected": _("%(n)s selected"),
     }

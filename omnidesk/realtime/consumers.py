@@ -9,7 +9,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from omnidesk.outbound.typing import agent_typing
 from omnidesk.realtime.presence import mark_gone, mark_present
 from omnidesk.realtime.selectors import events_after
-from omnidesk.realtime.services import municipality_group
+from omnidesk.realtime.services import municipality_group, signal
+from omnidesk.realtime.viewers import start_viewing, stop_viewing
+from omnidesk.tickets.presenters import user_name
 from omnidesk.tenants.selectors import membership_for
 
 CLOSE_UNAUTHORISED = 4403
@@ -24,6 +26,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     group: str = ""
     user: Any = None
+    viewing: int | None = None  # the ticket this dashboard shows
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -53,6 +56,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "catch_up", "events": frames})
 
     async def disconnect(self, code: int) -> None:
+        if self.viewing:
+            await database_sync_to_async(stop_viewing)(municipality_id=self.municipality_id, ticket_id=self.viewing,
+                                                       user_id=self.user.pk)
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await database_sync_to_async(mark_gone)(self.municipality_id, self.user.pk)
@@ -67,9 +73,27 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
                 await self._send_catch_up(after)
         elif kind == "presence":  # the dashboard's heartbeat
             await database_sync_to_async(mark_present)(self.municipality_id, self.user.pk)
+        elif kind == "viewing":
+            await self._viewing(content.get("ticket_id"))
         elif kind == "typing" and isinstance(content.get("ticket_id"), int):
+            # Colleagues see who is writing in this ticket; the resident too, on channels that show typing.
+            await database_sync_to_async(signal)(
+                municipality_id=self.municipality_id, type="agent.typing",
+                payload={"ticket_id": content["ticket_id"], "user_id": self.user.pk, "name": user_name(self.user),
+                         "on": bool(content.get("on"))})
             await database_sync_to_async(agent_typing)(municipality_id=self.municipality_id, user=self.user,
                                                        ticket_id=content["ticket_id"], on=bool(content.get("on")))
+
+    async def _viewing(self, ticket_id: Any) -> None:
+        """The dashboard shows a ticket (or none): a heartbeat while it stays open."""
+        if self.viewing and self.viewing != ticket_id:
+            await database_sync_to_async(stop_viewing)(municipality_id=self.municipality_id, ticket_id=self.viewing,
+                                                       user_id=self.user.pk)
+            self.viewing = None
+        if isinstance(ticket_id, int) and await database_sync_to_async(start_viewing)(
+                municipality_id=self.municipality_id, ticket_id=ticket_id, user_id=self.user.pk,
+                name=user_name(self.user)):
+            self.viewing = ticket_id
 
     async def dashboard_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["frame"])

@@ -76,6 +76,7 @@ def message_data(message: Message) -> dict[str, Any]:
         "text": message.text,
         "html": message.html,
         "author_name": author,
+        "author_user_id": message.author_user_id,
         "created_at": message.created_at,
         "delivery_status": message.delivery_status,
         "error_code": message.error_code,

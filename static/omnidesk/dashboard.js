@@ -290,12 +290,48 @@
       upsertRow(data.ticket, frame.type === "message.created" || frame.type === "ticket.created");
       updateTicketHeader(data.ticket);
     }
-    if (data.message) upsertMessage(data.message);
+    if (data.message) {
+      warnOfCollision(frame.type, data.message);
+      upsertMessage(data.message);
+    }
+  }
+
+  // Collision: something new arrived in this ticket while the agent was writing; sending then asks to confirm.
+  let collision = false;
+  function warnOfCollision(type, m) {
+    const composer = $("#composer-text");
+    if (type !== "message.created" || m.ticket_id !== config.ticketId || !composer || !composer.value.trim()) return;
+    if (m.kind === "event" || m.author_user_id === config.userId || document.getElementById("message-" + m.id)) return;
+    collision = true;
+    const warning = $("#collision-warning");
+    if (warning) { warning.textContent = labels.collision; warning.hidden = false; }
   }
 
   // Ephemeral notices (id null): never stored, never replayed, no gap to catch up.
   let typingTimer = null;
+  const agentTypingTimers = {};
+  function onColleagueSignal(frame) {
+    const data = frame.data || {};
+    if (data.ticket_id !== config.ticketId) return;
+    if (frame.type === "ticket.viewers") {
+      const line = $("#ticket-viewers");
+      const others = (data.viewers || []).filter((v) => v.id !== config.userId).map((v) => v.name);
+      if (line) {
+        line.hidden = others.length === 0;
+        line.textContent = others.length ? interpolate(labels.also_viewing, { names: others.join(", ") }) : "";
+      }
+    } else if (frame.type === "agent.typing" && data.user_id !== config.userId) {
+      const line = $("#agent-typing");
+      if (!line) return;
+      window.clearTimeout(agentTypingTimers[data.user_id]);
+      line.hidden = !data.on;
+      line.textContent = interpolate(labels.agent_typing, { name: data.name });
+      if (data.on) agentTypingTimers[data.user_id] = window.setTimeout(() => { line.hidden = true; }, 8000);
+    }
+  }
+
   function onSignal(frame) {
+    if (frame.type === "ticket.viewers" || frame.type === "agent.typing") { onColleagueSignal(frame); return; }
     const data = frame.data || {};
     const line = $("#resident-typing");
     if (frame.type !== "resident.typing" || !line || data.ticket_id !== config.ticketId) return;
@@ -324,14 +360,29 @@
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
   }
 
+  function clearCollision() {
+    collision = false;
+    const warning = $("#collision-warning");
+    if (warning) warning.hidden = true;
+    const send = $("#composer button.primary");
+    if (send && send.dataset.label) { send.textContent = send.dataset.label; delete send.dataset.label; }
+  }
+
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + window.location.host + "/ws/dashboard/" + config.municipalityId + "/?after=" + lastId);
-    socket.onopen = () => { retryDelay = 1000; setLive(true); };
+    socket.onopen = () => {
+      retryDelay = 1000;
+      setLive(true);
+      sendFrame({ type: "viewing", ticket_id: config.ticketId || null });
+    };
     if (!presenceTimer) {
       // Presence: which agents have the dashboard open decides a livechat's online/away state.
       presenceTimer = window.setInterval(() => {
-        if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "presence" }));
+        if (socket && socket.readyState === WebSocket.OPEN) {
+          socket.send(JSON.stringify({ type: "presence" }));
+          if (config.ticketId) socket.send(JSON.stringify({ type: "viewing", ticket_id: config.ticketId }));
+        }
       }, 30000);
     }
     socket.onmessage = (e) => onFrame(JSON.parse(e.data));
@@ -375,6 +426,26 @@
     });
   }
 
+  // The collision check runs before the async handler: the first send after a warning only asks to confirm.
+  const composerForm0 = $("#composer");
+  if (composerForm0) {
+    composerForm0.addEventListener("submit", (event) => {
+      const submitter = event.submitter;
+      const isNote = submitter && submitter.getAttribute("formaction");
+      if (!collision || isNote) return;
+      const send = $("#composer button.primary");
+      if (send && !send.dataset.label) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        send.dataset.label = send.textContent;
+        send.textContent = labels.send_anyway;
+        send.focus();
+        return;
+      }
+      clearCollision();  // confirmed
+    });
+    composerForm0.addEventListener("reset", clearCollision);
+  }
   document.querySelectorAll("form[data-async]").forEach(bindAsyncForm);
 
   // Quoting: the reply will carry the resident's message as a quote (on channels that have replies).
