@@ -37,4 +37,10 @@ for _key in () if _final else _KEYS:
 
 from omnidesk.settings import *  # noqa: E402,F401,F403
 
+# A cache namespace per test run (inherited by the servers a test starts): presence, viewers and rate limits
+# from an earlier run within their time-to-live must not leak into this one.
+os.environ.setdefault("OMNIDESK_TEST_RUN", os.urandom(4).hex())
+if "KEY_PREFIX" in CACHES["default"]:  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] += f":{os.environ['OMNIDESK_TEST_RUN']}"  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: tests hash many passwords

@@ -27,7 +27,10 @@ class Verdict:
 @lru_cache(maxsize=1)
 def _limiter() -> MovingWindowRateLimiter:
     redis_url = getattr(settings, "REDIS_URL", "") or ""
-    return MovingWindowRateLimiter(storage_from_string(redis_url or "memory://"))
+    if not redis_url:
+        return MovingWindowRateLimiter(storage_from_string("memory://"))
+    prefix = f"{getattr(settings, 'REDIS_PREFIX', 'omnidesk')}:limits"
+    return MovingWindowRateLimiter(storage_from_string(redis_url, key_prefix=prefix))
 
 
 def _hit(rate: RateLimitItem, *keys: str) -> Verdict:
