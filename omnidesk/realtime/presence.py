@@ -34,3 +34,8 @@ def mark_gone(municipality_id: int, user_id: int) -> None:
 def agents_present(municipality_id: int) -> int:
     now = time.time()
     return sum(1 for at in (cache.get(_key(municipality_id)) or {}).values() if now - at < TTL_SECONDS)
+
+
+def present_user_ids(municipality_id: int) -> list[int]:
+    now = time.time()
+    return [uid for uid, at in (cache.get(_key(municipality_id)) or {}).items() if now - at < TTL_SECONDS]

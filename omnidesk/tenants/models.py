@@ -11,6 +11,11 @@ class Municipality(models.Model):
     name = models.CharField(_("name"), max_length=200)
     # A resolved ticket is reopened by a new message within this many days; later, a new ticket starts.
     reopen_window_days = models.PositiveIntegerField(_("reopen window (days)"), default=7)
+    # Round robin: a new ticket goes to the online agent with the fewest open tickets, below the cap.
+    auto_assign = models.BooleanField(_("assign new tickets automatically"), default=False)
+    auto_assign_cap = models.PositiveIntegerField(_("most open tickets per agent for automatic assignment"), default=10)
+    # Only the assignee may reply to an assigned ticket (others can still add internal notes).
+    assignee_only_replies = models.BooleanField(_("only the assignee replies"), default=False)
     # Source of per-municipality ticket numbers; only tickets.services touches it.
     last_ticket_number = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -22,6 +27,14 @@ class Municipality(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # A stale instance (an admin form, a test) must never write back an old ticket counter: numbers would
+        # repeat. Only tickets.services moves it, with an UPDATE of its own.
+        if self.pk and not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name != "last_ticket_number"]
+        super().save(*args, **kwargs)
 
 
 class Role(models.TextChoices):

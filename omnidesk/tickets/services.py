@@ -227,8 +227,12 @@ def message_receive(
             for item in attachments:
                 _store_attachment(message, item)
     except IntegrityError:
-        # A concurrent delivery of the same message won the race.
-        raise DuplicateMessage(provider_message_id) from None
+        # A concurrent delivery of the same message won the race. Any other violation is a bug to surface, never
+        # a reason to drop the resident's message as if we had it.
+        if provider_message_id and Message.objects.filter(channel_account=account,
+                                                          provider_message_id=provider_message_id).exists():
+            raise DuplicateMessage(provider_message_id) from None
+        raise
     if subject and not ticket.subject:
         ticket.subject = subject[:255]
     ticket.last_inbound_at = now
@@ -238,6 +242,8 @@ def message_receive(
     publish_message(message)
     if created:
         publish_ticket(ticket, "ticket.created")
+        if ticket.municipality.auto_assign:
+            _auto_assign(ticket)
         if acknowledgement:
             acknowledge(ticket=ticket, text=acknowledgement)
     return message
@@ -291,6 +297,10 @@ def reply_create(
 
     if not ticket.channel_account.enabled:
         raise NotAllowed(_("This channel is switched off; the reply cannot be sent."))
+    if (ticket.municipality.assignee_only_replies and ticket.assignee_id is not None
+            and ticket.assignee_id != author.pk):
+        raise NotAllowed(_("Only %(name)s, who has this ticket, may reply; add an internal note instead.")
+                         % {"name": user_name(ticket.assignee)})
     capabilities = capabilities_of(ticket.channel_account)
     if capabilities is None:
         raise NotAllowed(_("The channel plugin is not installed."))
@@ -364,7 +374,17 @@ def _system_event(ticket: Ticket, actor: AbstractBaseUser | None, event: str, **
     return message
 
 
-def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None, actor: AbstractBaseUser) -> Ticket:
+def _auto_assign(ticket: Ticket) -> None:
+    """Round robin over the online agents (tickets.routing), when the municipality has it switched on."""
+    from omnidesk.tickets.routing import next_agent
+
+    agent = next_agent(ticket)
+    if agent is not None:
+        ticket_assign(ticket=ticket, assignee=agent, actor=None)
+
+
+def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None) -> Ticket:
+    """Assign (or with None unassign) the ticket; `actor` None is the system (automatic assignment)."""
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
     with transaction.atomic():
@@ -375,7 +395,7 @@ def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None, actor: A
         if assignee is None:
             event = "unassigned"
         else:
-            event = "took" if assignee.pk == actor.pk else "assigned"
+            event = "took" if actor is not None and assignee.pk == actor.pk else "assigned"
         _system_event(ticket, actor, event, assignee=user_name(assignee))
         publish_ticket(ticket)
     return ticket
