@@ -138,3 +138,21 @@ def test_bulk_changes_apply_to_the_selected_tickets_of_this_municipality_only(ag
     foreign.refresh_from_db()
     assert c.assignee is None and c.status == "new" and foreign.assignee is None
     assert agent_client.post("/bulk/", {"tickets": numbers, "action": "tag", "tag": ""}, headers=headers).status_code == 400
+
+
+def test_images_are_previewed_in_the_thread_and_other_files_are_links(agent_client, account):
+    from datetime import datetime, timezone as tz
+
+    from omnidesk.inbound.services import ingest_events
+    from omnidesk.plugin_api import IdentityKind, IdentityRef, InboundAttachment, InboundMessage
+
+    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc000"
+                        "00030101001805d8a70000000049454e44ae426082")
+    ingest_events(account=account, events=(InboundMessage(
+        provider_message_id="photo-1", sender=IdentityRef(IdentityKind.VISITOR, "sandbox-" + "a" * 32),
+        sent_at=datetime(2026, 11, 29, tzinfo=tz.utc), text="Kijk",
+        attachments=(InboundAttachment(filename="lantaarnpaal.png", content_type="image/png", content=png),
+                     InboundAttachment(filename="brief.pdf", content_type="application/pdf", content=b"%PDF-1.4"))),))
+    ticket = Ticket.objects.get()
+    html = agent_client.get(f"/tickets/{ticket.number}/").content.decode()
+    assert html.count('<img class="preview"') == 1 and 'alt="lantaarnpaal.png"' in html and "brief.pdf" in html

@@ -166,6 +166,19 @@
     list.replaceChildren(...(m.attachments || []).map((a) => {
       const li = document.createElement("li");
       if (a.url) {
+        if (["image/png", "image/jpeg", "image/gif", "image/webp"].includes(a.content_type)) {
+          // A preview of images, so agents see a photo of the broken streetlight without downloading it.
+          const preview = document.createElement("a");
+          preview.href = a.url;
+          preview.className = "preview-link";
+          const img = document.createElement("img");
+          img.className = "preview";
+          img.src = a.url;
+          img.alt = a.filename;
+          img.loading = "lazy";
+          preview.append(img);
+          li.append(preview, document.createElement("br"));
+        }
         const link = document.createElement("a");
         link.href = a.url;
         link.textContent = a.filename;
