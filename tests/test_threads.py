@@ -179,3 +179,11 @@ def test_the_quoted_earlier_conversation_is_kept_beside_the_text(mailbox, agent_
     assert (message.text, message.quoted_text) == ("Nog een vraag", "Op 28 nov schreef Gemeente:\n> Eerder antwoord")
     page = agent_client.get(f"/tickets/{message.ticket.number}/").content.decode()
     assert '<details class="earlier">' in page and "&gt; Eerder antwoord" in page
+
+
+def test_an_agent_may_change_the_subject_of_one_reply(mailbox, agent):
+    ingest(mailbox, mail("s1@x"))
+    ticket = ticket_of("s1@x")
+    reply = reply_create(ticket=ticket, author=agent, text="Zie bijlage", subject="Vergunning verleend")
+    assert _outbound(reply).subject == "Vergunning verleend"
+    assert _outbound(reply_create(ticket=ticket, author=agent, text="Nog iets")).subject == "Lantaarnpaal"

@@ -16,6 +16,7 @@ class ReplyForm(forms.Form):
     text = forms.CharField(label=_("Reply"), max_length=MAX_TEXT, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     quote = forms.IntegerField(required=False, min_value=1)
     cc = forms.CharField(label=_("Copy to"), max_length=2000, required=False)
+    subject = forms.CharField(label=_("Subject"), max_length=255, required=False)
 
     MAX_COPIES = 20
 

@@ -181,7 +181,8 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
     quote = selectors.message_in(_membership(request).municipality, quote_id) if quote_id else None
     try:
         message = reply_create(ticket=ticket, author=request.user, text=form.cleaned_data["text"],
-                               files=request.FILES.getlist("attachments"), quote=quote, cc=form.cleaned_data["cc"])
+                               files=request.FILES.getlist("attachments"), quote=quote, cc=form.cleaned_data["cc"],
+                               subject=form.cleaned_data["subject"])
     except NotAllowed as exc:
         return _refused(request, ticket, str(exc))
     return _done(request, ticket, {"message": message_data(message)})

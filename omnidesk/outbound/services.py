@@ -104,7 +104,7 @@ def _outbound(message: Message) -> OutboundMessage:
         message_id=str(message.pk),
         recipient=IdentityRef(IdentityKind(identity.kind), identity.value),
         text=message.text,
-        subject=message.ticket.subject,
+        subject=message.subject or message.ticket.subject,
         sender_name=user_name(message.author_user),
         in_reply_to=previous_inbound or "",
         attempt=message.attempts,

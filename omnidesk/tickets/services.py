@@ -290,8 +290,12 @@ def reply_create(
     files: Sequence[UploadedFile] = (),
     quote: Message | None = None,
     cc: Sequence[str] = (),
+    subject: str = "",
 ) -> Message:
-    """Queue an agent's reply (free text with files, or an approved template); delivered by a task after commit."""
+    """Queue an agent's reply (free text with files, or an approved template); delivered by a task after commit.
+
+    `subject` (channels with subjects) overrides the ticket's subject for this reply only.
+    """
     from omnidesk.outbound.services import enqueue_delivery
     from omnidesk.tickets.composer import capabilities_of, free_text_allowed
 
@@ -325,6 +329,7 @@ def reply_create(
     with transaction.atomic():
         message = _ticket_side_message(
             ticket, Kind.MESSAGE, author, text=text, delivery_status=DeliveryStatus.QUEUED, metadata=metadata,
+            subject=subject.strip()[:255] if capabilities.subject else "",
         )
         for upload in files:
             _store_attachment(message, InboundAttachment(
