@@ -16,8 +16,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
-from omnidesk.plugin_api import AccountContext, DeliveryStatus, InboundMessage, StatusUpdate
-from omnidesk.plugin_api.host import account_for, conversation_history, message_id, receive, resident_typing
+from omnidesk.plugin_api import AccountContext, DeliveryStatus, HistoryItem, InboundMessage, StatusUpdate
+from omnidesk.plugin_api.host import account_for, conversation_history, history_item, receive, resident_typing
 
 from channels_plugins.livechat.availability import availability
 from channels_plugins.livechat.frames import OUTBOUND_PREFIX, inbound_id, message_frame
@@ -113,21 +113,19 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
                                   "message": _("You are sending messages very quickly. Please wait %(s)d seconds; "
                                                "your message will be sent then.") % {"s": verdict.retry_after}})
             return
-        stored_id = await database_sync_to_async(self._store)(client_id, text)
-        await self.send_json({"type": "ack", "client_id": client_id, "id": stored_id})
+        item = await database_sync_to_async(self._store)(client_id, text)
+        if item is None:
+            return
+        await self.send_json({"type": "ack", "client_id": client_id, "id": int(item.id)})
         # The visitor's other tabs show it too.
-        items = await database_sync_to_async(conversation_history)(self.account, self.visitor.identity,
-                                                                    after=stored_id - 1, limit=1)
-        if items:
-            await self.channel_layer.group_send(self.group, {"type": "livechat.frame",
-                                                             "frame": {"type": "message",
-                                                                       "message": message_frame(items[0])}})
+        await self.channel_layer.group_send(self.group, {"type": "livechat.frame",
+                                                         "frame": {"type": "message", "message": message_frame(item)}})
 
-    def _store(self, client_id: str, text: str) -> int:
+    def _store(self, client_id: str, text: str) -> HistoryItem | None:
         provider_id = inbound_id(self.visitor.key, client_id)
         receive(self.account, [InboundMessage(provider_message_id=provider_id, sender=self.visitor.identity,
                                               text=text, sent_at=datetime.now(timezone.utc))])
-        return message_id(self.account, provider_id) or 0
+        return history_item(self.account, provider_id)
 
     def _read(self, up_to: int) -> None:
         now = datetime.now(timezone.utc)

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from omnidesk.contacts.normalise import InvalidIdentity, normalise_email, normalise_phone
 from omnidesk.plugin_api import AccountContext, IdentityKind, IdentityRef, InboundAttachment, InboundMessage
-from omnidesk.plugin_api.host import account_for, conversation_history, forward_to, message_id, receive
+from omnidesk.plugin_api.host import account_for, conversation_history, forward_to, history_item, receive
 
 from channels_plugins.livechat.availability import availability
 from channels_plugins.livechat.frames import inbound_id, message_frame
@@ -202,9 +202,8 @@ def upload(request: HttpRequest, account: AccountContext) -> HttpResponse:
         provider_message_id=provider_id, sender=visitor.identity, sent_at=datetime.now(timezone.utc),
         attachments=(InboundAttachment(filename=safe_filename(file.name, content_type), content_type=content_type,
                                        content=content),))])
-    stored = message_id(account, provider_id) or 0
-    items = conversation_history(account, visitor.identity, after=stored - 1, limit=1)
-    return JsonResponse({"ok": True, "message": message_frame(items[0]) if items else None})
+    item = history_item(account, provider_id)
+    return JsonResponse({"ok": True, "message": message_frame(item) if item else None})
 
 
 @require_POST

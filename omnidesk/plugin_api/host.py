@@ -34,6 +34,13 @@ def conversation_history(
     return resident_history(public_id=account.public_id, identity=identity, limit=limit, after=after)
 
 
+def history_item(account: AccountContext, provider_message_id: str) -> HistoryItem | None:
+    """The stored resident-visible message with this provider id on this account, as a history item."""
+    from omnidesk.tickets.selectors import history_item as find
+
+    return find(public_id=account.public_id, provider_message_id=provider_message_id)
+
+
 def receive(account: AccountContext, events: Sequence[InboundEvent]) -> None:
     """Store events a plugin received by its own means (its own page or socket), exactly as a webhook's.
 

@@ -59,10 +59,27 @@ def other_tickets_of_contact(ticket: Ticket, limit: int = 10) -> QuerySet[Ticket
     )[:limit]
 
 
-def resident_history(*, public_id: str, identity: IdentityRef, limit: int, after: int = 0) -> list[HistoryItem]:
+def _history_items(messages: list[Message]) -> list[HistoryItem]:
     from omnidesk.plugin_api.events import OutboundAttachment
     from omnidesk.tickets.files import signed_url
 
+    return [
+        HistoryItem(
+            id=str(m.pk),
+            direction=m.direction,
+            text=m.text,
+            author_name=user_name(m.author_user) if m.author_user_id else "",
+            created_at=m.created_at,
+            status=m.delivery_status,
+            client_reference=m.provider_message_id if m.direction == "inbound" else "",
+            attachments=tuple(OutboundAttachment(filename=a.filename, content_type=a.content_type, size=a.size,
+                                                 url=signed_url(a)) for a in m.attachments.all() if a.file),
+        )
+        for m in messages
+    ]
+
+
+def resident_history(*, public_id: str, identity: IdentityRef, limit: int, after: int = 0) -> list[HistoryItem]:
     try:
         ref = normalise(identity)
     except InvalidIdentity:
@@ -79,17 +96,12 @@ def resident_history(*, public_id: str, identity: IdentityRef, limit: int, after
         .prefetch_related("attachments")
         .order_by("-created_at", "-id")[:limit]
     )
-    return [
-        HistoryItem(
-            id=str(m.pk),
-            direction=m.direction,
-            text=m.text,
-            author_name=user_name(m.author_user) if m.author_user_id else "",
-            created_at=m.created_at,
-            status=m.delivery_status,
-            client_reference=m.provider_message_id if m.direction == "inbound" else "",
-            attachments=tuple(OutboundAttachment(filename=a.filename, content_type=a.content_type, size=a.size,
-                                                 url=signed_url(a)) for a in m.attachments.all() if a.file),
-        )
-        for m in reversed(list(messages))
-    ]
+    return _history_items(list(reversed(list(messages))))
+
+
+def history_item(*, public_id: str, provider_message_id: str) -> HistoryItem | None:
+    """One resident-visible message by its provider id, e.g. to echo a stored message back to the widget."""
+    messages = list(Message.objects.filter(channel_account__public_id=public_id, kind=Kind.MESSAGE,
+                                           provider_message_id=provider_message_id)
+                    .select_related("author_user").prefetch_related("attachments")[:1])
+    return _history_items(messages)[0] if messages else None
