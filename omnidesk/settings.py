@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "omnidesk.outbound",
     "omnidesk.realtime",
     "omnidesk.dashboard",
+    "omnidesk.responses",
     "omnidesk.ops",
     "omnidesk.api",
 ]

@@ -53,7 +53,7 @@ def test_only_the_assignee_replies_when_the_municipality_says_so(municipality, w
     reply_create(ticket=ticket, author=bram, text="Mag nog")  # the rule is off by default
     Municipality.objects.filter(pk=municipality.pk).update(assignee_only_replies=True)
     ticket.refresh_from_db()
-    with pytest.raises(NotAllowed, match="may reply"):
+    with pytest.raises(NotAllowed, match="mag antwoorden"):  # Dutch, the default language
         reply_create(ticket=ticket, author=bram, text="Nu niet meer")
     note_create(ticket=ticket, author=bram, text="Wel een notitie")
     reply_create(ticket=ticket, author=anna, text="De eigenaar wel")

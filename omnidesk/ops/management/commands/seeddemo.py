@@ -5,6 +5,9 @@ import json
 from typing import Any
 
 from django.conf import settings
+from io import StringIO
+
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from omnidesk.channel_accounts.models import ChannelAccount
@@ -60,6 +63,7 @@ class Command(BaseCommand):
                         "welcome_text": "Welkom! Stel uw vraag, een medewerker helpt u zo.",
                         "away_text": "We antwoorden binnen één werkdag.", "colour": "#0b5394"},
             )
+        call_command("seedresponses", municipality.slug, stdout=StringIO())
         logins = []
         for username, full_name, role in DEMO_USERS:
             # Demo logins get a fresh password on every run, so the printed ones always work.
