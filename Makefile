@@ -61,3 +61,13 @@ messages: install
 
 clean:
 	rm -rf $(VENV) var
+
+# The dashboard at municipal scale (docs/benchmarks.md): seeds 100,000 tickets with 1,000,000 messages into a database
+# of its own, omnidesk_bench (created if missing; everything tenant-owned in it is replaced), and prints page times
+# and SQL queries per page against a small baseline measured in the same run. E.g. BENCH_ARGS="--repeat 10".
+BENCH_DB ?= omnidesk_bench
+BENCH_ARGS ?=
+.PHONY: benchmark
+benchmark: install services
+	@psql -h 127.0.0.1 -U postgres -tc "select 1 from pg_database where datname='$(BENCH_DB)'" | grep -q 1 || createdb -h 127.0.0.1 -U postgres $(BENCH_DB)
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_DB) $(PY) manage.py benchmark inbox $(BENCH_ARGS)

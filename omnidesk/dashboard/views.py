@@ -57,7 +57,8 @@ def _ticket_or_404(request: HttpRequest, number: int) -> Ticket:
 
 def _resident_links(request: HttpRequest) -> list[dict[str, str]]:
     links = []
-    for account in accounts_of(_membership(request).municipality).filter(enabled=True):
+    # account_context reads account.municipality.slug: join it, or each channel costs a query.
+    for account in accounts_of(_membership(request).municipality).filter(enabled=True).select_related("municipality"):
         try:
             url = get_adapter(account.plugin_key).resident_page_url(account_context(account))
         except UnknownPlugin:

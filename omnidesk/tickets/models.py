@@ -75,6 +75,9 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["municipality", "-last_activity_at"], name="ticket_inbox_idx"),
             models.Index(fields=["contact", "channel_account", "-created_at"], name="ticket_thread_idx"),
+            # The inbox's view and channel counts (active tickets only) as index-only scans.
+            models.Index(fields=["municipality", "status", "channel_account", "assignee", "team"], include=["id"],
+                         condition=Q(status__in=["new", "open", "pending"]), name="ticket_active_idx"),
         ]
 
     def __str__(self) -> str:
