@@ -28,6 +28,7 @@ urlpatterns = [
     path("webhooks/", include("omnidesk.inbound.urls")),
     path("events/", catch_up, name="events"),
     path("responses/", include("omnidesk.responses.urls")),
+    path("notifications/", include("omnidesk.notifications.urls")),
     path("files/<str:token>/", signed_file, name="signed-file"),
     path("api/v1/", include("omnidesk.api.urls")),
     path("admin/channel-plugins/", channel_plugins, name="channel-plugins"),

@@ -82,6 +82,14 @@ def test_two_agents_see_each_other_and_do_not_answer_blindly(browser, live_stack
         expect(bram.locator("#collision-warning")).to_be_hidden()
         expect(anna.locator("#thread .msg-outbound.msg-message")).to_have_count(2)
 
+        # An @mention in a note notifies the colleague at once (the bell), with a link to the ticket.
+        anna.locator("#composer-text").fill("@bram kun jij de afspraak inplannen?")
+        anna.get_by_role("button", name="Add internal note").click()
+        expect(bram.locator("#notifications-count")).to_have_text("1")
+        bram.locator("#notifications-bell").click()
+        expect(bram.locator("#notifications-list")).to_contain_text("Anna de Vries")
+        bram.keyboard.press("Escape")
+
         # Assignment and status appear live for the other.
         anna.locator("#assign-me").click()
         expect(bram.locator("#ticket-assignee")).to_have_text("Anna de Vries")

@@ -39,6 +39,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         self.user = user
         self.group = municipality_group(municipality_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(f"user-{user.pk}", self.channel_name)  # this agent's notifications
         await self.accept()
         await database_sync_to_async(mark_present)(municipality_id, user.pk)
         after = self._after_from_query()
@@ -61,6 +62,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
                                                        user_id=self.user.pk)
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(f"user-{self.user.pk}", self.channel_name)
             await database_sync_to_async(mark_gone)(self.municipality_id, self.user.pk)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
@@ -97,3 +99,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def dashboard_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["frame"])
+
+    async def notification_push(self, message: dict[str, Any]) -> None:
+        """A notification for this agent (notifications.services); ephemeral, the bell's list reloads from the
+        database. The user group spans municipalities, so each dashboard shows only its own municipality's."""
+        if message.get("municipality_id") == self.municipality_id:
+            await self.send_json({"id": None, "type": "notification", "data": message["data"]})

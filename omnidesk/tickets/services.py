@@ -199,6 +199,8 @@ def message_receive(
 
     `acknowledgement`, when given, is sent automatically if the message opens a new ticket (see acknowledge).
     """
+    from omnidesk.notifications.services import notify_inbound
+
     if provider_message_id and Message.objects.filter(
         channel_account=account, provider_message_id=provider_message_id
     ).exists():
@@ -240,6 +242,7 @@ def message_receive(
     ticket.preview = _preview(text or subject or ", ".join(a.filename for a in attachments))
     ticket.save()
     publish_message(message)
+    notify_inbound(message)  # before a new ticket's automatic assignment, which notifies the assignee itself
     if created:
         publish_ticket(ticket, "ticket.created")
         if ticket.municipality.auto_assign:
@@ -296,6 +299,7 @@ def reply_create(
 
     `subject` (channels with subjects) overrides the ticket's subject for this reply only.
     """
+    from omnidesk.notifications.services import notify_reply_author_follows
     from omnidesk.outbound.services import enqueue_delivery
     from omnidesk.tickets.composer import capabilities_of, free_text_allowed
 
@@ -344,6 +348,7 @@ def reply_create(
         ticket.save()
         publish_message(message)
         enqueue_delivery(message)
+        notify_reply_author_follows(message)
     return message
 
 
@@ -364,10 +369,13 @@ def _check_files(capabilities: Any, files: Sequence[UploadedFile]) -> None:
 
 
 def note_create(*, ticket: Ticket, author: AbstractBaseUser, text: str) -> Message:
+    from omnidesk.notifications.services import notify_note
+
     with transaction.atomic():
         message = _ticket_side_message(ticket, Kind.NOTE, author, text=text)
         Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
         publish_message(message)
+        notify_note(message)
     return message
 
 
@@ -390,6 +398,8 @@ def _auto_assign(ticket: Ticket) -> None:
 
 def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None) -> Ticket:
     """Assign (or with None unassign) the ticket; `actor` None is the system (automatic assignment)."""
+    from omnidesk.notifications.services import notify_assigned
+
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
     with transaction.atomic():
@@ -403,6 +413,7 @@ def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser | None, actor: A
             event = "took" if actor is not None and assignee.pk == actor.pk else "assigned"
         _system_event(ticket, actor, event, assignee=user_name(assignee))
         publish_ticket(ticket)
+        notify_assigned(ticket, assignee, actor)
     return ticket
 
 

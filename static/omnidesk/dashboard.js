@@ -344,6 +344,7 @@
   }
 
   function onSignal(frame) {
+    document.dispatchEvent(new CustomEvent("omnidesk:signal", { detail: frame }));
     if (frame.type === "ticket.viewers" || frame.type === "agent.typing") { onColleagueSignal(frame); return; }
     const data = frame.data || {};
     const line = $("#resident-typing");
