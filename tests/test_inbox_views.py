@@ -156,3 +156,21 @@ def test_images_are_previewed_in_the_thread_and_other_files_are_links(agent_clie
     ticket = Ticket.objects.get()
     html = agent_client.get(f"/tickets/{ticket.number}/").content.decode()
     assert html.count('<img class="preview"') == 1 and 'alt="lantaarnpaal.png"' in html and "brief.pdf" in html
+
+
+def test_the_kind_of_channel_filter(agent_client, municipality, write):
+    from omnidesk.channel_accounts.services import channel_account_create
+    from omnidesk.inbound.services import ingest_events
+    from omnidesk.plugin_api import IdentityKind, IdentityRef, InboundMessage
+    from datetime import datetime, timezone as tz
+
+    sandbox_ticket = write("Via de proefomgeving")
+    chat = channel_account_create(municipality=municipality, plugin_key="livechat", name="Website", config={})
+    ingest_events(account=chat, events=(InboundMessage(
+        provider_message_id="lc-1", sender=IdentityRef(IdentityKind.VISITOR, "livechat-" + "b" * 32), text="Via de chat",
+        sent_at=datetime(2026, 11, 29, tzinfo=tz.utc)),))
+    chat_ticket = Ticket.objects.get(channel_account=chat)
+    assert numbers(agent_client.get("/?channel=livechat")) == [chat_ticket.number]
+    assert numbers(agent_client.get("/?channel=sandbox")) == [sandbox_ticket.number]
+    choices = dict(agent_client.get("/").context["filter"].filters["channel"].extra["choices"])
+    assert set(choices) == {"livechat", "sandbox"}

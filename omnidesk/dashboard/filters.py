@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from omnidesk.channel_accounts.models import ChannelAccount
+from omnidesk.plugin_api.registry import get_registry
 from omnidesk.tenants.models import Membership, Team
 from omnidesk.tickets.models import Priority, Status, Tag, Ticket
 from omnidesk.tickets.search import search, sorted_tickets, view_filter
@@ -21,6 +22,8 @@ class TicketFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="filter_search",
                                   widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}))
     view = django_filters.ChoiceFilter(label=_("View"), choices=VIEW_CHOICES, method="filter_view", empty_label=None)
+    channel = django_filters.ChoiceFilter(label=_("Kind of channel"), field_name="channel_account__plugin_key",
+                                          choices=[], empty_label=_("All kinds"))
     channel_account = django_filters.ModelChoiceFilter(
         label=_("Channel"), queryset=ChannelAccount.objects.none(), empty_label=_("All channels")
     )
@@ -41,14 +44,21 @@ class TicketFilter(django_filters.FilterSet):
 
     class Meta:
         model = Ticket
-        fields = ["q", "view", "channel_account", "status", "assignee", "team", "tag", "priority", "created_after",
+        fields = ["q", "view", "channel", "channel_account", "status", "assignee", "team", "tag", "priority", "created_after",
                   "created_before", "sort"]
 
     def __init__(self, *args, membership: Membership, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.membership = membership
         municipality = membership.municipality
-        self.filters["channel_account"].queryset = ChannelAccount.objects.filter(municipality=municipality)
+        accounts = ChannelAccount.objects.filter(municipality=municipality)
+        self.filters["channel_account"].queryset = accounts
+        # The kinds this municipality has (WhatsApp, SMS, email …), named as their plugins name themselves.
+        adapters = get_registry().adapters
+        self.filters["channel"].extra["choices"] = [
+            (key, str(adapters[key].verbose_name) if key in adapters else key)
+            for key in sorted(set(accounts.values_list("plugin_key", flat=True)))
+        ]
         self.filters["team"].queryset = Team.objects.filter(municipality=municipality)
         self.filters["tag"].queryset = Tag.objects.filter(municipality=municipality)
         colleagues = get_user_model().objects.filter(memberships__municipality=municipality).order_by("username")

@@ -46,7 +46,7 @@
   // --- ticket list -------------------------------------------------------------------------
   // Filters the browser can check itself; for the others (search, tag, dates) a live event only updates rows
   // already listed, and new tickets appear at the next load.
-  const CLIENT_FILTERS = ["status", "channel_account", "assignee", "view", "priority", "team", "sort"];
+  const CLIENT_FILTERS = ["status", "channel", "channel_account", "assignee", "view", "priority", "team", "sort"];
   function canJudge() {
     return Object.keys(config.filters || {}).every((k) => CLIENT_FILTERS.includes(k));
   }
@@ -57,6 +57,7 @@
     if (f.view === "mine" && ticket.assignee_id !== config.userId) return false;
     if (f.view === "team" && !(config.teamIds || []).includes(ticket.team_id)) return false;
     if (f.team && String(ticket.team_id) !== String(f.team)) return false;
+    if (f.channel && ticket.channel_key !== f.channel) return false;
     if (f.priority && ticket.priority !== f.priority) return false;
     if (f.status && ticket.status !== f.status) return false;
     if (f.channel_account && String(ticket.channel_account_id) !== String(f.channel_account)) return false;
