@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "omnidesk.dashboard",
     "omnidesk.responses",
     "omnidesk.notifications",
+    "omnidesk.audit",
     "omnidesk.ops",
     "omnidesk.api",
 ]

@@ -29,6 +29,7 @@ urlpatterns = [
     path("events/", catch_up, name="events"),
     path("responses/", include("omnidesk.responses.urls")),
     path("notifications/", include("omnidesk.notifications.urls")),
+    path("audit/", include("omnidesk.audit.urls")),
     path("files/<str:token>/", signed_file, name="signed-file"),
     path("api/v1/", include("omnidesk.api.urls")),
     path("admin/channel-plugins/", channel_plugins, name="channel-plugins"),

@@ -20,8 +20,12 @@ def assert_accessible(page, name: str) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("language", ["nl-NL", "en-GB"])
 def test_pages_meet_wcag_21_aa(live_stack, browser, client, language):
     municipality = MunicipalityFactory()
-    agent = MembershipFactory(municipality=municipality).user
+    agent = MembershipFactory(municipality=municipality, role="admin").user  # an admin also sees the audit log
     account = sandbox_account(municipality)
+    from omnidesk.channel_accounts.services import channel_account_set_enabled
+
+    channel_account_set_enabled(account=account, enabled=False, actor=agent)
+    channel_account_set_enabled(account=account, enabled=True, actor=agent)
     post_sandbox(client, account, {"id": "a11y-1", "text": "Is het gemeentehuis zaterdag open?", "name": "Piet"},
                  new_resident_id())
 
@@ -36,6 +40,9 @@ def test_pages_meet_wcag_21_aa(live_stack, browser, client, language):
     page.goto(f"{live_stack}/tickets/1/")
     page.wait_for_selector("#thread .msg")
     assert_accessible(page, "ticket")
+    page.goto(f"{live_stack}/audit/")
+    page.wait_for_selector("table.audit")
+    assert_accessible(page, "audit log")
 
     resident = browser.new_context(locale=language).new_page()
     resident.goto(f"{live_stack}/channels/sandbox/{account.public_id}/")

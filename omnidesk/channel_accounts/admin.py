@@ -22,6 +22,18 @@ class ChannelAccountAdmin(admin.ModelAdmin):
     readonly_fields = ["municipality", "plugin_key", "shown_config", "shown_webhook_url", "shown_embed_code",
                        "last_polled_at"]
 
+    def save_model(self, request: HttpRequest, obj: ChannelAccount, form: Any, change: bool) -> None:
+        """Switching on or off goes through the service: it takes effect at once and is audited."""
+        from omnidesk.channel_accounts.services import channel_account_set_enabled
+
+        enabled = obj.enabled
+        if "enabled" in form.changed_data:
+            obj.enabled = not enabled
+            super().save_model(request, obj, form, change)
+            channel_account_set_enabled(account=obj, enabled=enabled, actor=request.user)
+        else:
+            super().save_model(request, obj, form, change)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # accounts are created with the plugin's validated form (addchannel, settings pages)
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from omnidesk.audit.services import audit_record, diff
 from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.channel_accounts.secrets import decrypt_secrets, encrypt_secrets
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
@@ -36,13 +37,15 @@ def _validated(plugin_key: str, raw: dict[str, Any], current_secrets: dict[str, 
 
 @transaction.atomic
 def channel_account_create(
-    *, municipality: Municipality, plugin_key: str, name: str, config: dict[str, Any], enabled: bool = True
+    *, municipality: Municipality, plugin_key: str, name: str, config: dict[str, Any], enabled: bool = True,
+    actor: Any = None,
 ) -> ChannelAccount:
+    """`actor`: who did it, for the audit log (None: the system or a command-line operator)."""
     clean_config, secrets = _validated(plugin_key, config, {})
     if ChannelAccount.objects.filter(municipality=municipality, name=name).exists():
         # Refused like invalid config, so callers (addchannel, settings pages) answer it instead of crashing.
         raise ValidationError({"name": [f"This municipality has a channel named {name!r} already."]})
-    return ChannelAccount.objects.create(
+    account = ChannelAccount.objects.create(
         municipality=municipality,
         plugin_key=plugin_key,
         name=name,
@@ -50,20 +53,37 @@ def channel_account_create(
         config=clean_config,
         encrypted_secrets=encrypt_secrets(secrets),
     )
-
-
-@transaction.atomic
-def channel_account_update_config(*, account: ChannelAccount, config: dict[str, Any]) -> ChannelAccount:
-    clean_config, secrets = _validated(account.plugin_key, config, decrypt_secrets(account.encrypted_secrets))
-    account.config = clean_config
-    account.encrypted_secrets = encrypt_secrets(secrets)
-    account.save(update_fields=["config", "encrypted_secrets"])
+    audit_record(municipality=municipality, actor=actor, action="channel.created", target=account,
+                 changes=diff({}, {"plugin": plugin_key, "enabled": enabled, **clean_config, **secrets},
+                              secrets=set(secrets)))
     return account
 
 
-def channel_account_set_enabled(*, account: ChannelAccount, enabled: bool) -> ChannelAccount:
+@transaction.atomic
+def channel_account_update_config(*, account: ChannelAccount, config: dict[str, Any], actor: Any = None) -> ChannelAccount:
+    old_secrets = decrypt_secrets(account.encrypted_secrets)
+    clean_config, secrets = _validated(account.plugin_key, config, old_secrets)
+    changes = diff({**account.config, **old_secrets}, {**clean_config, **secrets},
+                   secrets=set(old_secrets) | set(secrets))
+    account.config = clean_config
+    account.encrypted_secrets = encrypt_secrets(secrets)
+    account.save(update_fields=["config", "encrypted_secrets"])
+    if changes:
+        audit_record(municipality=account.municipality, actor=actor, action="channel.config_changed", target=account,
+                     changes=changes)
+    return account
+
+
+@transaction.atomic
+def channel_account_set_enabled(*, account: ChannelAccount, enabled: bool, actor: Any = None) -> ChannelAccount:
+    if account.enabled == enabled and account.pk and ChannelAccount.objects.filter(pk=account.pk,
+                                                                                     enabled=enabled).exists():
+        return account
     account.enabled = enabled
     account.save(update_fields=["enabled"])
+    audit_record(municipality=account.municipality, actor=actor,
+                 action="channel.enabled" if enabled else "channel.disabled", target=account,
+                 changes={"enabled": [not enabled, enabled]})
     return account
 
 
