@@ -118,17 +118,21 @@ def test_keyboard_shortcuts(browser, live_stack, team):  # type: ignore[no-untyp
         resident_writes(live_stack, team, text, new_resident_id())
     context, page = log_in(browser, live_stack, "anna")
     try:
+        page.wait_for_load_state("load")
         page.keyboard.press("?")
         expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
         page.keyboard.press("Escape")
         expect(page.get_by_role("dialog")).to_be_hidden()
         page.keyboard.press("j")
         expect(page).to_have_url(re.compile(r"/tickets/\d+/"))
+        page.wait_for_load_state("load")  # the shortcuts' script runs (deferred) before "load"
         first = page.url
         page.keyboard.press("j")
         expect(page).not_to_have_url(first)
+        page.wait_for_load_state("load")
         page.keyboard.press("k")
         expect(page).to_have_url(first)
+        page.wait_for_load_state("load")
         page.keyboard.press("a")
         expect(page.locator("#ticket-assignee")).to_have_text("Anna de Vries")
         page.keyboard.press("c")
