@@ -102,8 +102,9 @@ def _inbox_context(request: HttpRequest) -> dict[str, Any]:
                            "query": urlencode({**base_query, "channel_account": c.pk})} for c in channels],
         "query_string": request.GET.urlencode(),
         "resident_links": _resident_links(request),
-        "colleagues_all": get_user_model().objects.filter(memberships__municipality=membership.municipality)
-        .order_by("username"),
+        # One list of colleagues for the page (bulk assign, and the ticket's assignee picker).
+        "colleagues": list(get_user_model().objects.filter(memberships__municipality=membership.municipality)
+                           .order_by("username")),
         "statuses": Status.choices,
     }
 
@@ -129,7 +130,6 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @member_required
 def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
-    colleagues = get_user_model().objects.filter(memberships__municipality=ticket.municipality).order_by("username")
     context = _inbox_context(request)
     context["dashboard_config"]["ticketId"] = ticket.pk
     context = {
@@ -145,7 +145,6 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
         "teams": Team.objects.filter(municipality=ticket.municipality),
         "ticket_tags": [tag.name for tag in ticket.tags.all()],
         "known_tags": Tag.objects.filter(municipality=ticket.municipality).values_list("name", flat=True)[:200],
-        "colleagues": colleagues,
         "composer": composer_state(ticket),
     }
     enqueue_read_receipt(ticket)
