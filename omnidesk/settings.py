@@ -58,6 +58,10 @@ INSTALLED_APPS = [
     "omnidesk.responses",
     "omnidesk.notifications",
     "omnidesk.audit",
+    "omnidesk.hours",
+    "omnidesk.sunset",
+    "omnidesk.administration",
+    "omnidesk.reports",
     "omnidesk.ops",
     "omnidesk.api",
 ]

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 from channels_plugins.sandbox.signing import resident_token
+from omnidesk.tenants.models import Role
 from tests.factories import MembershipFactory, MunicipalityFactory, sandbox_account
 
 # Playwright's sync API keeps an event loop running in the main thread.
@@ -40,6 +41,23 @@ def agent(municipality):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def agent_client(client, agent):  # type: ignore[no-untyped-def]
     client.force_login(agent)
+    return client
+
+
+@pytest.fixture
+def supervisor(municipality):  # type: ignore[no-untyped-def]
+    return MembershipFactory(municipality=municipality, role=Role.SUPERVISOR).user
+
+
+@pytest.fixture
+def municipal_admin(municipality):  # type: ignore[no-untyped-def]
+    """A municipality admin (role ADMIN), not Django staff."""
+    return MembershipFactory(municipality=municipality, role=Role.ADMIN).user
+
+
+@pytest.fixture
+def municipal_admin_client(client, municipal_admin):  # type: ignore[no-untyped-def]
+    client.force_login(municipal_admin)
     return client
 
 

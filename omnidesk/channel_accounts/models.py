@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from omnidesk.tenants.models import Municipality
+from omnidesk.tenants.models import Municipality, Team
 
 
 def new_public_id() -> str:
@@ -31,6 +32,15 @@ class ChannelAccount(models.Model):
     # Set when the provider says the account itself cannot work (expired token, restricted); shown to everyone.
     problem = models.CharField(_("problem"), max_length=300, blank=True, default="", editable=False)
     problem_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # New tickets from this account go to this team (routing rules may still override it).
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="routed_accounts",
+                             verbose_name=_("team"))
+    # Sunset: while the account is switched off, residents who still write get this answer (Dutch and English)
+    # at most once per period; empty texts mean no answer.
+    sunset_reply_nl = models.TextField(_("sunset reply (Dutch)"), blank=True)
+    sunset_reply_en = models.TextField(_("sunset reply (English)"), blank=True)
+    sunset_period_days = models.PositiveIntegerField(_("answer a resident again after (days)"), default=30)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -43,3 +53,26 @@ class ChannelAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.plugin_key})"
+
+
+class ChannelSchedule(models.Model):
+    """A planned switch: the account is switched on or off at `at` (by the beat task `apply_channel_schedules`)."""
+
+    account = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="schedules")
+    at = models.DateTimeField(_("at"))
+    enable = models.BooleanField(_("switch on"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("scheduled switch")
+        verbose_name_plural = _("scheduled switches")
+        ordering = ["at"]
+        indexes = [models.Index(fields=["at"], name="channel_schedule_due_idx",
+                                condition=models.Q(applied_at__isnull=True, cancelled_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.account} {'on' if self.enable else 'off'} @ {self.at:%Y-%m-%d %H:%M}"

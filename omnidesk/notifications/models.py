@@ -27,12 +27,16 @@ class NotificationKind(models.TextChoices):
     MENTION = "mention", _("Mention")
     ASSIGNED = "assigned", _("Assigned")
     MESSAGE = "message", _("New message")
+    CHANNEL_PROBLEM = "channel_problem", _("Channel problem")
 
 
 class Notification(models.Model):
     municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    # A channel problem concerns an account, not a ticket.
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    channel_account = models.ForeignKey("channel_accounts.ChannelAccount", null=True, blank=True,
+                                        on_delete=models.CASCADE, related_name="+")
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=NotificationKind.choices)
     # None: the system did it (automatic assignment) or a resident wrote in.
@@ -48,4 +52,4 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx")]
 
     def __str__(self) -> str:
-        return f"{self.kind} for {self.recipient} on {self.ticket}"
+        return f"{self.kind} for {self.recipient} on {self.ticket or self.channel_account}"

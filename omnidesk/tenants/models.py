@@ -16,6 +16,20 @@ class Municipality(models.Model):
     auto_assign_cap = models.PositiveIntegerField(_("most open tickets per agent for automatic assignment"), default=10)
     # Only the assignee may reply to an assigned ticket (others can still add internal notes).
     assignee_only_replies = models.BooleanField(_("only the assignee replies"), default=False)
+    # Crisis mode: one click shows this message to residents on every channel and to agents.
+    crisis_active = models.BooleanField(_("crisis mode"), default=False)
+    crisis_message_nl = models.TextField(_("crisis message (Dutch)"), blank=True)
+    crisis_message_en = models.TextField(_("crisis message (English)"), blank=True)
+    crisis_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # Outside business hours a new conversation gets an automatic reply with the expected reply time.
+    out_of_hours_reply = models.BooleanField(_("reply automatically outside business hours"), default=False)
+    out_of_hours_text_nl = models.TextField(_("out-of-hours reply (Dutch)"), blank=True)
+    out_of_hours_text_en = models.TextField(_("out-of-hours reply (English)"), blank=True)
+    # Dutch public holidays are closing days; these two differ between employers (Cao Gemeenten: 5 May yearly).
+    closed_on_good_friday = models.BooleanField(_("closed on Good Friday"), default=False)
+    closed_on_liberation_day = models.BooleanField(_("closed on Liberation Day every year"), default=True)
+    # Resolved and closed tickets whose last activity is older than this are deleted; empty keeps them.
+    retention_days = models.PositiveIntegerField(_("keep finished tickets for (days)"), null=True, blank=True)
     # Source of per-municipality ticket numbers; only tickets.services touches it.
     last_ticket_number = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -71,3 +85,28 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Invitation(models.Model):
+    """An e-mailed link that lets someone join a municipality in a role; only a hash of its token is stored."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("email address"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} @ {self.municipality} ({self.role})"

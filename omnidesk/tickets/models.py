@@ -192,3 +192,31 @@ class DeliveryEvent(models.Model):
                 fields=["channel_account", "provider_message_id", "status"], name="delivery_event_unique"
             )
         ]
+
+
+class RoutingRule(models.Model):
+    """Applied to every new ticket, in `position` order: when the channel and a keyword match, set team, tag or
+    priority. The first matching rule with a team decides the team; tags add up; the highest priority wins."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="routing_rules")
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+    # One keyword or phrase per line, matched case-insensitively as whole words; empty matches every message.
+    keywords = models.TextField(_("keywords"), blank=True)
+    channel_account = models.ForeignKey(ChannelAccount, null=True, blank=True, on_delete=models.CASCADE,
+                                        related_name="+", verbose_name=_("only for channel"))
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                             verbose_name=_("route to team"))
+    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                            verbose_name=_("add tag"))
+    priority = models.CharField(_("set priority"), max_length=16, choices=Priority.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name

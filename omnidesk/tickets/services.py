@@ -199,7 +199,9 @@ def message_receive(
 
     `acknowledgement`, when given, is sent automatically if the message opens a new ticket (see acknowledge).
     """
+    from omnidesk.hours.auto_replies import automatic_reply_text
     from omnidesk.notifications.services import notify_inbound
+    from omnidesk.tickets.routing_rules import route_new_ticket
 
     if provider_message_id and Message.objects.filter(
         channel_account=account, provider_message_id=provider_message_id
@@ -244,11 +246,13 @@ def message_receive(
     publish_message(message)
     notify_inbound(message)  # before a new ticket's automatic assignment, which notifies the assignee itself
     if created:
+        route_new_ticket(ticket=ticket, message=message)
         publish_ticket(ticket, "ticket.created")
         if ticket.municipality.auto_assign:
             _auto_assign(ticket)
-        if acknowledgement:
-            acknowledge(ticket=ticket, text=acknowledgement)
+        automatic = automatic_reply_text(ticket=ticket, message=message, acknowledgement=acknowledgement)
+        if automatic:
+            acknowledge(ticket=ticket, text=automatic)
     return message
 
 
