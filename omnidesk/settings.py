@@ -178,6 +178,8 @@ CELERY_BEAT_SCHEDULE = {
     "poll-channel-accounts": {"task": "omnidesk.inbound.tasks.schedule_polls", "schedule": 30.0},
     "requeue-stalled-outbound": {"task": "omnidesk.outbound.tasks.requeue_stalled", "schedule": 60.0},
     "prune-realtime-events": {"task": "omnidesk.realtime.tasks.prune_events", "schedule": 3600.0},
+    "apply-channel-schedules": {"task": "omnidesk.channel_accounts.tasks.apply_channel_schedules", "schedule": 60.0},
+    "apply-retention": {"task": "omnidesk.tickets.tasks.apply_retention", "schedule": 3600.0},
 }
 
 # --- Auth, i18n, static, media ----------------------------------------------------------------

@@ -10,4 +10,5 @@ urlpatterns = [
     path("people/", include("omnidesk.administration.people.urls")),
     path("hours/", include("omnidesk.administration.availability.urls")),
     path("workflow/", include("omnidesk.administration.workflow.urls")),
+    path("sunset/", include("omnidesk.sunset.urls")),
 ]

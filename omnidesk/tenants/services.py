@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
@@ -45,3 +46,23 @@ def agent_create(
     user.save()
     Membership.objects.update_or_create(user=user, municipality=municipality, defaults={"role": role})
     return user, new_password
+
+
+@transaction.atomic
+def municipality_update(*, municipality: Municipality, actor: Any, fields: dict[str, Any],
+                        action: str = "municipality.settings_changed") -> Municipality:
+    """Change a municipality's own settings (never slug or ticket counter); records what changed in the audit log."""
+    from omnidesk.audit.services import audit_record, diff
+
+    refused = set(fields) & {"id", "slug", "last_ticket_number", "created_at"}
+    if refused:
+        raise ValueError(f"not a setting: {', '.join(sorted(refused))}")
+    old = {name: getattr(municipality, name) for name in fields}
+    for name, value in fields.items():
+        setattr(municipality, name, value)
+    municipality.full_clean(exclude=["slug"])
+    municipality.save(update_fields=list(fields))
+    changes = diff(old, fields)
+    if changes:
+        audit_record(municipality=municipality, actor=actor, action=action, target=municipality, changes=changes)
+    return municipality
