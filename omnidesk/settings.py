@@ -182,6 +182,12 @@ CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "omnidesk.tickets.tasks.apply_retention", "schedule": 3600.0},
 }
 
+# --- Mail the product itself sends (invitations) ------------------------------------------------
+# OMNIDESK_EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.nl:587; the embedded default prints mail to the
+# console (with the invitation link) so `make run` works without a mail server.
+vars().update(env.email_url("OMNIDESK_EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("OMNIDESK_FROM_EMAIL", default="Omnidesk <noreply@localhost>")
+
 # --- Auth, i18n, static, media ----------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

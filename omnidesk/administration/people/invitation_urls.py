@@ -1,4 +1,9 @@
-from django.urls import URLPattern, path  # noqa: F401
+"""/invitations/: public, reached from an invitation mail."""
+from django.urls import path
+
+from omnidesk.administration.people import invitation_views
 
 app_name = "invitations"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("<str:token>/", invitation_views.accept, name="accept"),
+]
