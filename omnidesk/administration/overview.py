@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from omnidesk.channel_accounts.selectors import accounts_of
+from omnidesk.channel_accounts.selectors import accounts_of, plugin_info
 from omnidesk.tenants.access import role_required
 from omnidesk.tenants.models import Role
 
@@ -12,5 +12,5 @@ from omnidesk.tenants.models import Role
 @role_required(Role.ADMIN)
 def overview(request: HttpRequest) -> HttpResponse:
     municipality = request.membership.municipality  # type: ignore[attr-defined]
-    accounts = accounts_of(municipality).order_by("name")
+    accounts = [(account, plugin_info(account.plugin_key)) for account in accounts_of(municipality).order_by("name")]
     return render(request, "administration/overview.html", {"municipality": municipality, "accounts": accounts})

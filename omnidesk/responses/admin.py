@@ -1,4 +1,4 @@
-"""Django admin for platform staff; municipalities get their own pages for this later."""
+"""Django admin for platform staff; municipality admins manage them under Settings › Canned responses."""
 from __future__ import annotations
 
 from typing import Any
