@@ -131,10 +131,16 @@ def test_a_resident_and_an_agent_chat_live_across_reloads_and_a_dropped_connecti
 
 
 def test_outside_opening_hours_the_offline_form_creates_a_ticket(browser, live_stack):  # type: ignore[no-untyped-def]
-    from datetime import date
+    from datetime import time
 
-    closed_today = ["ma", "di", "wo", "do", "vr", "za", "zo"][(date.today().weekday() + 3) % 7]
-    account = chat_account(live_stack, business_hours=f"{closed_today} 09:00-10:00", away_text="We antwoorden morgen.")
+    from django.utils import timezone
+
+    from omnidesk.hours.models import OpeningHours
+
+    account = chat_account(live_stack, away_text="We antwoorden morgen.")
+    # Open only on another weekday: closed now, whatever the clock says.
+    OpeningHours.objects.create(municipality=account.municipality, channel_account=account,
+                                weekday=(timezone.localtime().weekday() + 3) % 7, opens=time(9), closes=time(10))
     mail = channel_account_create(municipality=account.municipality, plugin_key="sandbox", name="E-mail (proef)",
                                   config={})
     from omnidesk.channel_accounts.selectors import account_context

@@ -34,7 +34,7 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 class LivechatAdapter(ChannelAdapter):
     key = "livechat"
     verbose_name = _("Web livechat")
-    api_version = "1.1"
+    api_version = "1.2"  # account_notice: switched off, crisis, business hours
     capabilities = Capabilities(
         identity_kind=IdentityKind.VISITOR,
         max_text_length=MAX_TEXT,

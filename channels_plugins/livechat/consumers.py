@@ -17,7 +17,14 @@ from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from omnidesk.plugin_api import AccountContext, DeliveryStatus, HistoryItem, InboundMessage, StatusUpdate
-from omnidesk.plugin_api.host import account_for, conversation_history, history_item, receive, resident_typing
+from omnidesk.plugin_api.host import (
+    account_for,
+    account_notice,
+    conversation_history,
+    history_item,
+    receive,
+    resident_typing,
+)
 
 from channels_plugins.livechat.availability import availability
 from channels_plugins.livechat.frames import OUTBOUND_PREFIX, inbound_id, message_frame
@@ -26,6 +33,7 @@ from channels_plugins.livechat.ratelimits import SOCKETS_PER_VISITOR, message_al
 from channels_plugins.livechat.visitors import Visitor, visitor_for, visitor_group
 
 CLOSE_REFUSED = 4403
+CLOSE_SWITCHED_OFF = 4410  # the municipality switched this chat off: the panel asks session/, which says where to go
 CLOSE_TOO_MANY = 4429
 CLIENT_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 MAX_TEXT = 2000
@@ -50,11 +58,15 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
         token = (parse_qs(self.scope.get("query_string", b"").decode()).get("token") or [""])[0]
-        account = await database_sync_to_async(account_for)(public_id, "livechat")
+        account = await database_sync_to_async(account_for)(public_id, "livechat", include_switched_off=True)
         visitor = visitor_for(public_id, token) if account else None
         # The browser sets Origin; a page not on the allow-list cannot open the chat's socket.
         if account is None or visitor is None or not allowed(account, _headers(self.scope).get("origin", "")):
             await self.close(code=CLOSE_REFUSED)
+            return
+        notice = await database_sync_to_async(account_notice)(public_id, "livechat")
+        if notice is None or not notice.enabled:
+            await self.close(code=CLOSE_SWITCHED_OFF)
             return
         self.sockets_key = f"omnidesk:livechat:sockets:{public_id}:{visitor.key}"
         cache.add(self.sockets_key, 0, 3600)
@@ -66,7 +78,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         self.group = visitor_group(public_id, visitor.key)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        state = await database_sync_to_async(availability)(account)
+        state = await database_sync_to_async(availability)(account, notice)
         await self.send_json(state.as_frame())
 
     async def disconnect(self, code: int) -> None:
@@ -77,6 +89,12 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not self.group or not isinstance(content, dict):
             return
+        try:
+            await self._dispatch(content)
+        except PermissionError:  # core refuses: the chat was switched off while this socket was open
+            await self.close(code=CLOSE_SWITCHED_OFF)
+
+    async def _dispatch(self, content: dict[str, Any]) -> None:
         kind = content.get("type")
         if kind == "message":
             await self._message(content)
@@ -141,6 +159,9 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         message = frame.get("message") if frame.get("type") == "message" else None
         if message and message.get("direction") == "outbound" and message.get("status") == "sent":
             # It reached the visitor's screen: delivered.
-            await database_sync_to_async(receive)(self.account, [StatusUpdate(
-                provider_message_id=f"{OUTBOUND_PREFIX}{message['id']}", status=DeliveryStatus.DELIVERED,
-                occurred_at=datetime.now(timezone.utc))])
+            try:
+                await database_sync_to_async(receive)(self.account, [StatusUpdate(
+                    provider_message_id=f"{OUTBOUND_PREFIX}{message['id']}", status=DeliveryStatus.DELIVERED,
+                    occurred_at=datetime.now(timezone.utc))])
+            except PermissionError:
+                await self.close(code=CLOSE_SWITCHED_OFF)

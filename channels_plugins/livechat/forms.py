@@ -1,4 +1,6 @@
-"""The livechat account's config: how the widget looks, where it may be embedded, when the team answers."""
+"""The livechat account's config: how the widget looks, where it may be embedded, what it says when nobody answers.
+
+When the team answers is core's business hours (Settings → Business hours), not the plugin's."""
 from __future__ import annotations
 
 import re
@@ -10,8 +12,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from omnidesk.plugin_api import ChannelConfigForm, SecretField
-
-from channels_plugins.livechat.hours import InvalidHours, parse_hours
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -45,10 +45,6 @@ class LivechatConfigForm(ChannelConfigForm):
     allowed_origins = forms.CharField(
         label=_("Websites that may embed the chat"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One per line, e.g. https://www.gemeente-voorbeeld.nl. Other sites cannot show the chat."),
-    )
-    business_hours = forms.CharField(
-        label=_("Opening hours"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("One line per period, e.g. \"ma-vr 09:00-17:00\". Empty: always open (when a colleague is online)."),
     )
     away_text = forms.CharField(label=_("Away text"), max_length=300, required=False,
                                 initial=_("We will answer within one working day."),
@@ -87,15 +83,6 @@ class LivechatConfigForm(ChannelConfigForm):
                                             % {"origin": line})
             origins.append(f"{parts.scheme}://{parts.netloc}".lower())
         return origins
-
-    def clean_business_hours(self) -> str:
-        text = self.cleaned_data.get("business_hours") or ""
-        try:
-            parse_hours(text)
-        except InvalidHours as exc:
-            raise forms.ValidationError(_("Cannot read the line “%(line)s”; write e.g. ma-vr 09:00-17:00.")
-                                        % {"line": exc}) from None
-        return text.strip()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

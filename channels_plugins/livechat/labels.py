@@ -52,4 +52,9 @@ def widget_labels(language: str) -> dict[str, str]:
             "offline_email_invalid": _("Enter a valid email address, like name@example.nl."),
             "offline_phone_invalid": _("Enter a valid phone number."),
             "error_generic": _("Something went wrong. Please try again."),
+            "next_opening": _("We are there again from %(when)s."),
+            "closed_heading": _("This chat is no longer in use"),
+            "closed_default": _("Please contact the municipality in another way."),
+            "closed_status": _("Chat closed"),
+            "crisis_heading": _("Important"),
         }

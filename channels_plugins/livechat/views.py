@@ -22,8 +22,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from omnidesk.contacts.normalise import InvalidIdentity, normalise_email, normalise_phone
-from omnidesk.plugin_api import AccountContext, IdentityKind, IdentityRef, InboundAttachment, InboundMessage
-from omnidesk.plugin_api.host import account_for, conversation_history, forward_to, history_item, receive
+from omnidesk.plugin_api import (
+    AccountContext,
+    AccountNotice,
+    IdentityKind,
+    IdentityRef,
+    InboundAttachment,
+    InboundMessage,
+)
+from omnidesk.plugin_api.host import account_for, account_notice, conversation_history, forward_to, history_item, receive
 
 from channels_plugins.livechat.availability import availability
 from channels_plugins.livechat.frames import inbound_id, message_frame
@@ -38,10 +45,23 @@ MAX_JSON_BYTES = 16 * 1024
 
 
 def _account_or_404(public_id: str) -> AccountContext:
-    account = account_for(public_id, "livechat")
+    """The account, switched off or not: a switched-off chat still loads, to tell residents where to go instead."""
+    account = account_for(public_id, "livechat", include_switched_off=True)
     if account is None:
         raise Http404("No such chat.")
     return account
+
+
+def _notice_or_404(public_id: str) -> AccountNotice:
+    notice = account_notice(public_id, "livechat")
+    if notice is None:
+        raise Http404("No such chat.")
+    return notice
+
+
+def closed_text(notice: AccountNotice, language: str) -> str:
+    """Where else to go, in the widget's language: the account's sunset text, or a plain sentence without one."""
+    return notice.alternatives.get(language) or widget_labels(language)["closed_default"]
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
@@ -57,7 +77,10 @@ def _cors(response: HttpResponse, request: HttpRequest, account: AccountContext)
 
 
 def widget_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """An endpoint the panel calls: enabled account, Origin on the allow-list (or our own), no cookies."""
+    """An endpoint the panel calls: Origin on the allow-list (or our own), account switched on, no cookies.
+
+    A switched-off account refuses clearly (410 `switched_off`, with where else to go), so an open panel shows
+    that instead of retrying."""
 
     @csrf_exempt
     @wraps(view)
@@ -65,6 +88,10 @@ def widget_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         account = _account_or_404(public_id)
         if not allowed(account, request.headers.get("Origin", own_origin())):
             return _error(403, "origin", _("This website may not use this chat."))
+        notice = _notice_or_404(public_id)
+        if not notice.enabled:
+            language = language_of(request.GET.get("lang") or request.headers.get("Accept-Language"))
+            return _error(410, "switched_off", closed_text(notice, language))
         return view(request, account)
 
     return wrapper
@@ -111,6 +138,7 @@ def widget_config(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_GET
 def panel(request: HttpRequest, public_id: str) -> HttpResponse:
     account = _account_or_404(public_id)
+    notice = _notice_or_404(public_id)
     language = language_of(request.GET.get("lang"))
     labels = widget_labels(language)
     base = settings.PUBLIC_URL + reverse("livechat-panel", kwargs={"public_id": public_id}).removesuffix("panel/")
@@ -121,8 +149,12 @@ def panel(request: HttpRequest, public_id: str) -> HttpResponse:
         "title": account.config.get("title") or labels["title"], "welcome_text": account.config.get("welcome_text", ""),
         "max_length": 2000, "max_upload_bytes": int(account.config.get("max_upload_mb", 10)) * 1024 * 1024,
         "accept": "image/png,image/jpeg,image/gif,image/webp,application/pdf",
+        # Switched off: the panel shows where else to go and never starts a conversation.
+        "switched_off": not notice.enabled,
     }
-    response = render(request, "livechat/panel.html", {"lang": language, "labels": labels, "config": config})
+    response = render(request, "livechat/panel.html", {
+        "lang": language, "labels": labels, "config": config, "crisis_text": notice.crisis.get(language, ""),
+        "closed_text": "" if notice.enabled else closed_text(notice, language)})
     ancestors = " ".join(["'self'", *account.config.get("allowed_origins", [])])
     response["Content-Security-Policy"] = (
         f"frame-ancestors {ancestors}; default-src 'self'; connect-src 'self' {ws_base}; img-src 'self' data: blob:; "
@@ -159,8 +191,8 @@ def session(request: HttpRequest, account: AccountContext) -> HttpResponse:
         assert visitor is not None
     history = [message_frame(item) for item in conversation_history(account, visitor.identity, limit=200)]
     state = availability(account).as_frame()
-    return JsonResponse({"ok": True, "visitor_token": token, "history": history,
-                         "state": {"online": state["online"], "away_text": state["away_text"]}})
+    state.pop("type")
+    return JsonResponse({"ok": True, "visitor_token": token, "history": history, "state": state})
 
 
 @require_GET

@@ -8,11 +8,13 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.channel_accounts.selectors import account_by_public_id, account_context
 from omnidesk.inbound.services import InvalidEvent, ingest_events
 from omnidesk.plugin_api.errors import MalformedPayload, VerificationFailed
-from omnidesk.plugin_api.events import WebhookRequest
+from omnidesk.plugin_api.events import WebhookRequest, WebhookResult
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
+from omnidesk.sunset.services import sunset_events_record
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,23 @@ def _webhook_request(request: HttpRequest, body: bytes) -> WebhookRequest:
     )
 
 
+def _switched_off(account: ChannelAccount, result: WebhookResult) -> HttpResponse:
+    """A switched-off account: acknowledged so the provider stops retrying; no ticket, contact or message is made.
+
+    Residents' messages are only counted, and answered once per period with where else to go (the sunset reply).
+    """
+    try:
+        sunset_events_record(account=account, events=result.events)
+    except InvalidEvent as exc:
+        return _error(400, "invalid_event", str(exc))
+    except DatabaseError:
+        logger.exception("sunset record failed", extra={"account": account.public_id})
+        return _error(503, "unavailable", "Temporarily unavailable; retry later.", **{"Retry-After": "30"})
+    if result.response is not None:  # the answer the provider expects (e.g. empty TwiML)
+        return HttpResponse(result.response.body, status=result.response.status, content_type=result.response.content_type)
+    return JsonResponse({"status": "ignored", "reason": "channel_disabled"})
+
+
 @csrf_exempt
 def webhook(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method not in ("GET", "POST"):
@@ -70,8 +89,7 @@ def webhook(request: HttpRequest, public_id: str) -> HttpResponse:
     except MalformedPayload as exc:
         return _error(400, "malformed_payload", str(exc))
     if not account.enabled:
-        # Acknowledged so the provider stops retrying; nothing is stored for a switched-off channel.
-        return JsonResponse({"status": "ignored", "reason": "channel_disabled"})
+        return _switched_off(account, result)
     try:
         report = ingest_events(account=account, events=result.events)
     except InvalidEvent as exc:

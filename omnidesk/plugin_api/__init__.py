@@ -39,10 +39,12 @@ from omnidesk.plugin_api.events import (
     WebhookResult,
 )
 from omnidesk.plugin_api.forms import ChannelConfigForm, SecretField
+from omnidesk.plugin_api.host import AccountNotice
 
 __all__ = [
     "API_VERSION",
     "AccountContext",
+    "AccountNotice",
     "AccountProblem",
     "Capabilities",
     "ChannelAdapter",

@@ -21,7 +21,7 @@ from omnidesk.plugin_api.events import (
 )
 from omnidesk.plugin_api.forms import ChannelConfigForm
 
-API_VERSION = "1.1"  # 1.1: threads, CC, automatic messages, push polling (all optional)
+API_VERSION = "1.2"  # 1.1: threads, CC, automatic messages, push polling; 1.2: account_notice (all optional)
 
 
 class ChannelAdapter:

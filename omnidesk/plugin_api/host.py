@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from omnidesk.plugin_api.errors import PermanentDeliveryError
 from omnidesk.plugin_api.events import (
@@ -14,14 +16,52 @@ from omnidesk.plugin_api.events import (
 )
 
 
-def account_for(public_id: str, plugin_key: str) -> AccountContext | None:
-    """The enabled account with this public id, if it belongs to the calling plugin."""
+@dataclass(frozen=True)
+class AccountNotice:
+    """What a resident-facing page must tell residents about an account besides the conversation (API 1.2)."""
+
+    enabled: bool  # False: switched off; show `alternatives` instead of a conversation
+    alternatives: dict[str, str]  # {"nl": …, "en": …}: the sunset texts (where else to go); {} when none are set
+    crisis: dict[str, str]  # {"nl": …, "en": …} while the municipality's crisis mode is on; {} otherwise
+    open_now: bool  # inside the account's (or else the municipality's) business hours; always True without hours
+    next_opening: datetime | None  # when closed: the start of the next opening period, if there is one
+
+
+def account_for(public_id: str, plugin_key: str, *, include_switched_off: bool = False) -> AccountContext | None:
+    """The enabled account with this public id, if it belongs to the calling plugin.
+
+    `include_switched_off=True` (API 1.2) also returns a switched-off account, for pages that must still tell
+    residents where to go instead (see `account_notice`); `receive` keeps refusing such an account.
+    """
     from omnidesk.channel_accounts.selectors import account_by_public_id, account_context
 
     account = account_by_public_id(public_id)
-    if account is None or account.plugin_key != plugin_key or not account.enabled:
+    if account is None or account.plugin_key != plugin_key or not (account.enabled or include_switched_off):
         return None
     return account_context(account)
+
+
+def account_notice(public_id: str, plugin_key: str) -> AccountNotice | None:
+    """Whether the account is switched on, what to say if not, the crisis message, and the business hours (API 1.2).
+
+    None when there is no such account of the calling plugin.
+    """
+    from django.utils import timezone
+
+    from omnidesk.channel_accounts.selectors import account_by_public_id
+    from omnidesk.hours.selectors import schedule_for
+    from omnidesk.sunset.selectors import sunset_texts
+    from omnidesk.tenants.crisis import crisis_texts
+
+    account = account_by_public_id(public_id)
+    if account is None or account.plugin_key != plugin_key:
+        return None
+    now = timezone.now()
+    schedule = schedule_for(account.municipality, account.pk)
+    open_now = schedule.is_open(now)
+    return AccountNotice(enabled=account.enabled, alternatives=sunset_texts(account),
+                         crisis=crisis_texts(account.municipality), open_now=open_now,
+                         next_opening=None if open_now else schedule.next_opening(now))
 
 
 def conversation_history(

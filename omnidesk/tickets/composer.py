@@ -73,6 +73,10 @@ def approved_templates(account: ChannelAccount) -> tuple[tuple[TemplateInfo, ...
 
 
 def composer_state(ticket: Ticket) -> ComposerState:
+    if not ticket.channel_account.enabled:
+        # Asks the provider nothing (no template listing) for a channel the municipality switched off.
+        return ComposerState(free_text_allowed=False, reason=_(
+            "This channel is switched off: replies cannot be sent. You can still add internal notes."))
     capabilities = capabilities_of(ticket.channel_account)
     if capabilities is None:
         return ComposerState(free_text_allowed=False, reason=_("The channel plugin is not installed."))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 import zlib
 
@@ -17,7 +18,6 @@ from omnidesk.tickets.services import reply_create
 from channels_plugins.livechat.tests.conftest import run_async
 
 from channels_plugins.livechat.forms import LivechatConfigForm
-from channels_plugins.livechat.hours import InvalidHours, is_open, parse_hours
 from channels_plugins.livechat.visitors import identity_hash
 
 SITE = "https://www.gemeente-voorbeeld.nl"
@@ -49,25 +49,15 @@ def socket(chat, token: str, origin: str = OWN) -> WebsocketCommunicator:  # typ
                                  headers=[(b"origin", origin.encode()), (b"host", b"127.0.0.1")])
 
 
-def test_config_form_defaults_a_secret_and_refuses_unreadable_colours_and_hours():
+def test_config_form_defaults_a_secret_and_refuses_unreadable_colours():
     form = LivechatConfigForm(data={"colour": "#1d4ed8", "allowed_origins": "https://a.nl\nhttp://localhost:8000/"})
     assert form.is_valid(), form.errors
     assert form.cleaned_data["allowed_origins"] == ["https://a.nl", "http://localhost:8000"]
     assert form.cleaned_data["text_colour"] == "#ffffff" and len(form.cleaned_data["identity_secret"]) > 30
     assert not LivechatConfigForm(data={"colour": "#777777"}).is_valid()  # neither white nor black reaches 4.5:1
     assert not LivechatConfigForm(data={"allowed_origins": "https://a.nl/pad"}).is_valid()
-    assert not LivechatConfigForm(data={"business_hours": "ma-vr 17:00-09:00"}).is_valid()
-
-
-def test_business_hours():
-    from datetime import datetime
-
-    hours = parse_hours("ma-vr 09:00-17:00\nza 10:00-12:00")
-    assert is_open(hours, datetime(2026, 11, 30, 9, 0)) and not is_open(hours, datetime(2026, 11, 30, 17, 0))
-    assert is_open(hours, datetime(2026, 11, 28, 11, 0)) and not is_open(hours, datetime(2026, 11, 29, 11, 0))
-    assert is_open(parse_hours(""), datetime(2026, 11, 29, 3, 0))
-    with pytest.raises(InvalidHours):
-        parse_hours("maandag 9-5")
+    # When the chat is open is core's business hours, not a field of the plugin's own.
+    assert "business_hours" not in LivechatConfigForm().fields
 
 
 def test_the_widget_config_is_readable_only_by_allowed_sites_and_the_panel_only_framed_by_them(client, chat):
@@ -227,3 +217,118 @@ def test_an_offline_question_becomes_a_ticket_on_the_email_channel(client, chat,
     ticket = Ticket.objects.get()
     assert ticket.channel_account == email and ticket.identity.value == "anna@example.nl"
     assert str(ticket.contact) == "Anna" and ticket.messages.get().text == "Kan ik een afspraak maken?"
+
+
+# --- core's business hours, crisis mode and a switched-off chat (plugin API 1.2: account_notice) ----------------
+def _closed_today(account) -> None:  # type: ignore[no-untyped-def]
+    """Opening hours for the account on tomorrow's weekday only: closed now, open again tomorrow."""
+    from datetime import time
+
+    from django.utils import timezone
+
+    from omnidesk.hours.models import OpeningHours
+
+    OpeningHours.objects.create(municipality=account.municipality, channel_account=account,
+                                weekday=(timezone.localdate().weekday() + 1) % 7, opens=time(9), closes=time(17))
+
+
+def test_online_follows_core_business_hours_and_a_present_colleague(client, chat, agent):
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from omnidesk.realtime.presence import mark_present
+
+    mark_present(chat.municipality_id, agent.pk)
+    state = start(client, chat)["state"]
+    assert (state["online"], state["next_opening"], state["crisis"]) == (True, None, {})  # no hours: always open
+
+    _closed_today(chat)
+    state = start(client, chat)["state"]
+    assert state["online"] is False and state["away_text"]
+    assert datetime.fromisoformat(state["next_opening"]) > timezone.now()
+
+
+def test_crisis_mode_shows_in_the_panel_and_the_state(client, chat, municipality):
+    municipality.crisis_active = True
+    municipality.crisis_message_nl, municipality.crisis_message_en = "Stormschade: bel 112.", "Storm damage: call 112."
+    municipality.save()
+    english = client.get(f"/channels/livechat/{chat.public_id}/panel/?lang=en").content.decode()
+    assert re.search(r'<div class="crisis" id="lc-crisis" role="alert">.*Storm damage: call 112\.', english)
+    assert start(client, chat)["state"]["crisis"] == {"nl": "Stormschade: bel 112.", "en": "Storm damage: call 112."}
+    municipality.crisis_active = False
+    municipality.save()
+    assert 'id="lc-crisis" role="alert" hidden' in client.get(f"/channels/livechat/{chat.public_id}/panel/").content.decode()
+
+
+def _switch_off(chat, nl: str = "Chat via www.chat-town.nl of bel 14 030.", en: str = "Call 14 030.") -> None:  # type: ignore[no-untyped-def]
+    from omnidesk.channel_accounts.services import channel_account_set_enabled
+
+    chat.sunset_reply_nl, chat.sunset_reply_en = nl, en
+    chat.save(update_fields=["sunset_reply_nl", "sunset_reply_en"])
+    channel_account_set_enabled(account=chat, enabled=False)
+
+
+def test_a_switched_off_chat_still_loads_and_shows_where_to_go_instead(client, chat):
+    _switch_off(chat)
+    base = f"/channels/livechat/{chat.public_id}"
+    assert client.get(f"{base}/widget.js").status_code == 200
+    config = client.get(f"{base}/config.json", headers={"Origin": SITE})
+    assert config.status_code == 200 and config["Access-Control-Allow-Origin"] == SITE
+    panel = client.get(f"{base}/panel/?lang=en")
+    assert panel.status_code == 200 and f"frame-ancestors 'self' {SITE};" in panel["Content-Security-Policy"]
+    html = panel.content.decode()
+    assert re.search(r'<section class="closed" id="lc-closed"[^>]*tabindex="-1">', html)  # not hidden
+    assert re.search(r'id="lc-closed-text">Call 14 030\.</p>', html)
+    assert '<form class="composer" id="lc-composer" hidden>' in html
+    assert json.loads(re.search(r'id="livechat-config" type="application/json">(.*?)</script>', html)[1])["switched_off"]
+    dutch = client.get(f"{base}/panel/?lang=nl").content.decode()
+    assert 'href="http://www.chat-town.nl"' in dutch  # the alternatives' web address is a link
+
+
+def test_a_switched_off_chat_refuses_new_conversations_clearly(transactional_db, client, chat):
+    token = start(client, chat)["visitor_token"]
+    _switch_off(chat)
+    refused = start(client, chat, visitor_token=token)
+    assert refused["status"] == 410
+    assert refused["error"] == {"code": "switched_off", "message": "Chat via www.chat-town.nl of bel 14 030."}
+    english = client.post(f"/channels/livechat/{chat.public_id}/session/?lang=en", data="{}",
+                          content_type="application/json", headers={"Origin": SITE})
+    assert english.status_code == 410 and english.json()["error"]["message"] == "Call 14 030."
+    assert start(client, chat, origin="https://evil.example")["status"] == 403  # other sites learn nothing new
+    offline = client.post(f"/channels/livechat/{chat.public_id}/offline/", data=json.dumps(
+        {"email": "anna@example.nl", "question": "Hallo?"}), content_type="application/json", headers={"Origin": OWN})
+    assert offline.status_code == 410
+    assert Ticket.objects.count() == 0
+
+    async def scenario() -> tuple[bool, int]:
+        ws = socket(chat, token)
+        connected, code = await ws.connect()
+        return connected, code
+
+    assert run_async(scenario) == (False, 4410)
+
+
+def test_without_a_sunset_text_the_panel_still_says_the_chat_is_closed(client, chat):
+    _switch_off(chat, nl="", en="")
+    html = client.get(f"/channels/livechat/{chat.public_id}/panel/?lang=nl").content.decode()
+    text = re.search(r'id="lc-closed-text">(.*?)</p>', html)[1]
+    assert text.strip() and '<form class="composer" id="lc-composer" hidden>' in html
+    assert start(client, chat)["error"]["code"] == "switched_off"
+
+
+def test_a_chat_switched_off_while_open_closes_the_socket_and_stores_nothing(transactional_db, client, chat):
+    token = start(client, chat)["visitor_token"]
+
+    async def scenario() -> dict:
+        from channels.db import database_sync_to_async
+
+        ws = socket(chat, token)
+        assert (await ws.connect())[0] is True
+        await ws.receive_json_from()  # state
+        await database_sync_to_async(_switch_off)(chat)
+        await ws.send_json_to({"type": "message", "client_id": "too-late-0001", "text": "Is er nog iemand?"})
+        return await ws.receive_output()
+
+    assert run_async(scenario) == {"type": "websocket.close", "code": 4410}
+    assert Message.objects.count() == 0

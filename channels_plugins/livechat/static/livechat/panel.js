@@ -9,12 +9,15 @@
   const labels = readJSON("livechat-labels");
   const config = readJSON("livechat-config");
   const base = config.base.endsWith("/") ? config.base : config.base + "/";
+  const langQuery = "?lang=" + encodeURIComponent(document.documentElement.lang); // for the server's own texts
   const $ = (id) => document.getElementById(id);
   const el = {
     close: $("lc-close"), status: $("lc-status"), statusText: $("lc-status-text"), scroller: $("lc-scroller"),
     list: $("lc-messages"), typing: $("lc-typing"), jump: $("lc-jump"), away: $("lc-away"), awayText: $("lc-away-text"),
     offline: $("lc-offline"), offlineError: $("lc-offline-error"), offlineSubmit: $("lc-offline-submit"),
     contactHint: $("lc-contact-hint"), thanks: $("lc-thanks"), composer: $("lc-composer"), text: $("lc-text"), file: $("lc-file"),
+    crisis: $("lc-crisis"), crisisText: $("lc-crisis-text"), closed: $("lc-closed"), closedText: $("lc-closed-text"),
+    nextOpening: $("lc-next-opening"),
   };
 
   // ---- Small helpers ---------------------------------------------------------------------------------------------
@@ -28,6 +31,7 @@
   const locale = document.documentElement.lang === "en" ? "en-GB" : "nl-NL";
   const timeFormat = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
   const dateTimeFormat = new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  const openingFormat = new Intl.DateTimeFormat(locale, { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" });
 
   function uuid() {
     if (crypto.randomUUID) return crypto.randomUUID(); // only in secure contexts; the fallback covers http:// in dev
@@ -77,6 +81,7 @@
   let started = false;
   let panelVisible = true;        // told by the loader (omnidesk:open / omnidesk:hidden)
   let online = true;              // agents available; false = away, show the offline form
+  let closed = config.switched_off === true; // the municipality switched this chat off: no conversation at all
   let ws = null;
   let wsGeneration = 0;           // bumps per socket, so handlers of an old socket ignore late events
   let connState = "connecting";   // connecting | retrying | connected
@@ -109,7 +114,8 @@
   function renderStatus() {
     let text;
     let state = connState;
-    if (errorText) { text = errorText; state = "error"; }
+    if (closed) { text = L("closed_status"); state = "closed"; }
+    else if (errorText) { text = errorText; state = "error"; }
     else if (connState === "connecting") text = L("connecting");
     else if (connState === "retrying") text = L("offline_retrying");
     else if (!online) { text = L("away_heading"); state = "away"; } // short: the details are in the away section
@@ -353,7 +359,8 @@
   }
 
   function focusFirst() {
-    const target = !el.composer.hidden ? el.text
+    const target = !el.closed.hidden ? el.closed
+      : !el.composer.hidden ? el.text
       : !el.thanks.hidden ? el.thanks
         : !el.away.hidden ? el.offline.querySelector("input, textarea") : el.close;
     if (target) target.focus({ preventScroll: true });
@@ -391,13 +398,13 @@
   }
 
   async function startSession() {
-    if (sessionInFlight) return;
+    if (sessionInFlight || closed) return;
     sessionInFlight = true;
     sessionAgain = false;
     clearTimeout(retryTimer);
     if (connState !== "retrying") setConn("connecting");
     try {
-      const response = await fetch(base + "session/", {
+      const response = await fetch(base + "session/" + langQuery, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         credentials: "omit",
@@ -405,6 +412,7 @@
       });
       const data = await response.json().catch(() => null);
       const error = data && data.error && typeof data.error === "object" ? data.error : null;
+      if (error && error.code === "switched_off") { showClosed(error.message); return; } // final: no retry
       if (error && error.code === "identity" && identity) {
         // The portal's signature does not check out: chat on anonymously rather than not at all.
         identity = null;
@@ -488,7 +496,11 @@
       for (const item of outbox) item.sentOn = null;
       // 4401/4403 = token refused (expired, revoked) or origin refused: ask the session endpoint again, which
       // issues a fresh token or says why not. 4429 (too many sockets) and the rest: reconnect with backoff.
-      if (event.code === 4401 || event.code === 4403) {
+      if (event.code === 4410) { // switched off meanwhile: session/ says where to go instead
+        sessionReady = false;
+        attempt = 0;
+        startSession();
+      } else if (event.code === 4401 || event.code === 4403) {
         sessionReady = false;
         setConn("retrying");
         retryTimer = setTimeout(startSession, backoff());
@@ -504,7 +516,7 @@
 
   // Back online or back in view: do not wait for the backoff timer.
   function reconnectNow() {
-    if (!started) return;
+    if (!started || closed) return;
     if (!sessionReady) { if (!sessionInFlight) { attempt = 0; startSession(); } return; }
     if (!ws) { attempt = 0; connect(); }
   }
@@ -593,14 +605,47 @@
     }
   }
 
+  // Crisis mode: the municipality's message in the panel's language, in the alert region above the conversation.
+  function applyCrisis(crisis) {
+    const text = crisis && typeof crisis === "object" && typeof crisis[document.documentElement.lang] === "string"
+      ? crisis[document.documentElement.lang] : "";
+    if (el.crisisText.textContent !== text) el.crisisText.textContent = text;
+    el.crisis.hidden = !text;
+  }
+
+  // Switched off (told by session/ or the socket while the panel was open): where else to go, instead of the chat.
+  function showClosed(text) {
+    closed = true;
+    clearTimeout(retryTimer);
+    wsGeneration += 1;
+    if (ws) { try { ws.close(1000); } catch (e) { /* ignore */ } ws = null; }
+    for (const item of outbox) { const entry = byClient.get(item.client_id); if (entry) setStatus(entry, "failed"); }
+    outbox = [];
+    saveOutbox();
+    stopTyping();
+    const hadFocus = el.composer.contains(document.activeElement) || el.away.contains(document.activeElement);
+    if (text) { el.closedText.replaceChildren(); appendText(el.closedText, text); }
+    el.closed.hidden = false;
+    el.composer.hidden = true;
+    el.away.hidden = true;
+    clearError();
+    if (hadFocus) focusFirst();
+  }
+
   function applyState(state) {
     if (!state || typeof state !== "object") return;
+    applyCrisis(state.crisis);
+    if (closed) return;
     const wasOnline = online;
     online = state.online !== false;
     const awayText = typeof state.away_text === "string" ? state.away_text : "";
     el.away.hidden = online;
     el.awayText.textContent = awayText; // the expected reply time, next to the form it is about
     el.awayText.hidden = !awayText;
+    const opens = typeof state.next_opening === "string" ? new Date(state.next_opening) : null;
+    el.nextOpening.textContent = opens && !Number.isNaN(opens.getTime())
+      ? fmt(L("next_opening"), { when: openingFormat.format(opens) }) : "";
+    el.nextOpening.hidden = !el.nextOpening.textContent;
     const composerHadFocus = el.composer.contains(document.activeElement);
     el.composer.hidden = !online;
     if (!online && wasOnline) {
@@ -715,9 +760,14 @@
     body.append("client_id", clientId);
     let message = L("error_generic");
     try {
-      const response = await fetch(base + "upload/", { method: "POST", headers: { "X-Visitor-Token": token }, body, credentials: "omit" });
+      const response = await fetch(base + "upload/" + langQuery, { method: "POST", headers: { "X-Visitor-Token": token }, body, credentials: "omit" });
       const data = await response.json().catch(() => null);
       if (response.ok && data && data.message) { upsert(data.message, true); return; }
+      if (data && data.error && data.error.code === "switched_off") {
+        setStatus(entry, "failed");
+        showClosed(data.error.message);
+        return;
+      }
       if (data && data.error && typeof data.error.message === "string") message = data.error.message;
       else if (response.status === 413) message = fmt(L("file_too_large"), vars); // refused by a proxy before Django
     } catch (err) { /* network error: the generic message */ }
@@ -781,10 +831,11 @@
     const payload = { visitor_token: token };
     fields.forEach((f) => { payload[f] = fieldInput(f).value.trim(); });
     try {
-      const response = await fetch(base + "offline/", {
+      const response = await fetch(base + "offline/" + langQuery, {
         method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit", body: JSON.stringify(payload),
       });
       const data = await response.json().catch(() => null);
+      if (data && data.error && data.error.code === "switched_off") { showClosed(data.error.message); return; }
       if (data && data.ok) {
         const reply = typeof data.reply_expected === "string" ? data.reply_expected : "";
         const thanks = L("offline_thanks");
@@ -826,7 +877,7 @@
     if (started) return;
     started = true;
     if (!hostOrigin) el.close.hidden = true; // opened directly: there is no launcher to return to
-    startSession();
+    if (!closed) startSession(); // switched off: the page already says where to go; no conversation starts
   }
 
   // Colours come from the account; set through CSSOM so a strict style-src CSP still allows them.
