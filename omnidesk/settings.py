@@ -180,6 +180,7 @@ CELERY_BEAT_SCHEDULE = {
     "prune-realtime-events": {"task": "omnidesk.realtime.tasks.prune_events", "schedule": 3600.0},
     "apply-channel-schedules": {"task": "omnidesk.channel_accounts.tasks.apply_channel_schedules", "schedule": 60.0},
     "apply-retention": {"task": "omnidesk.tickets.tasks.apply_retention", "schedule": 3600.0},
+    "requeue-stalled-sunset-replies": {"task": "omnidesk.sunset.tasks.requeue_stalled_replies", "schedule": 900.0},
 }
 
 # --- Mail the product itself sends (invitations) ------------------------------------------------
@@ -249,6 +250,11 @@ OMNIDESK = {
     "OUTBOUND_AMBIGUOUS_WAIT": env.float("OMNIDESK_OUTBOUND_AMBIGUOUS_WAIT", default=120.0),
     # A message claimed for sending longer ago than this is considered lost by its worker.
     "OUTBOUND_STALL_SECONDS": env.int("OMNIDESK_OUTBOUND_STALL_SECONDS", default=300),
+    # Circuit breaker per channel account (omnidesk/ops/breaker.py): this many transient failures in a row stop its
+    # sends for the cool-down, doubled after each failed trial send up to the maximum (seconds).
+    "OUTBOUND_BREAKER_FAILURES": env.int("OMNIDESK_OUTBOUND_BREAKER_FAILURES", default=5),
+    "OUTBOUND_BREAKER_COOLDOWN": env.float("OMNIDESK_OUTBOUND_BREAKER_COOLDOWN", default=30.0),
+    "OUTBOUND_BREAKER_COOLDOWN_MAX": env.float("OMNIDESK_OUTBOUND_BREAKER_COOLDOWN_MAX", default=600.0),
     # Realtime events are kept this long for dashboards that reconnect and catch up.
     "REALTIME_EVENT_RETENTION_HOURS": env.int("OMNIDESK_REALTIME_EVENT_RETENTION_HOURS", default=24),
     # Automatic acknowledgements of new tickets: at most one per resident and channel in this many seconds.

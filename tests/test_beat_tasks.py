@@ -65,3 +65,30 @@ def test_due_polling_accounts_are_polled(polling_account, settings):  # noqa: F8
     assert schedule_polls.apply().get() == 1
     assert Message.objects.get().text == "Via de mail"
     assert schedule_polls.apply().get() == 0  # polled just now: not due again yet
+
+
+def test_a_sunset_reply_whose_task_was_lost_is_sent_by_the_sweep(municipality, httpserver, settings):
+    from omnidesk.channel_accounts.services import channel_account_set_enabled
+    from omnidesk.sunset.models import SunsetContact
+    from omnidesk.sunset.tasks import requeue_stalled_replies
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # run the re-enqueued send in-process
+    httpserver.expect_request("/replies").respond_with_json({"id": "peer-7"}, status=201)
+    account = sandbox_account(municipality, delivery_url=httpserver.url_for("/replies"))
+    account.sunset_reply_nl = "We werken niet meer via dit kanaal."
+    account.save(update_fields=["sunset_reply_nl"])
+    channel_account_set_enabled(account=account, enabled=False)
+    lost = SunsetContact.objects.create(municipality=municipality, channel_account=account, identity_kind="visitor",
+                                        identity_value=new_resident_id(), provider_message_id="s-1",
+                                        reply_status="queued")
+    recent = SunsetContact.objects.create(municipality=municipality, channel_account=account, identity_kind="visitor",
+                                          identity_value=new_resident_id(), provider_message_id="s-2",
+                                          reply_status="queued")
+    SunsetContact.objects.filter(pk=lost.pk).update(received_at=timezone.now() - timedelta(hours=3))
+
+    assert requeue_stalled_replies.apply().get() == 1  # the recent one may still be waiting for its retry
+    lost.refresh_from_db()
+    recent.refresh_from_db()
+    assert (lost.reply_status, recent.reply_status) == ("sent", "queued")
+    assert len(httpserver.log) == 1
+    assert requeue_stalled_replies.apply().get() == 0

@@ -109,3 +109,9 @@ def sunset_totals(municipality: Municipality, *, account: ChannelAccount | None 
                                               getattr(row, f"answered_{days}")) for days in PERIODS))
         for row in accounts.annotate(**annotations).order_by("name")
     ]
+
+
+def stalled_contact_ids(*, older_than: datetime, limit: int = 500) -> list[int]:
+    """Contacts whose sunset reply is still queued although they arrived before `older_than`."""
+    return list(SunsetContact.objects.filter(reply_status=ReplyStatus.QUEUED, received_at__lt=older_than)
+                .order_by("received_at").values_list("id", flat=True)[:limit])
