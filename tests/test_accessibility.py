@@ -43,6 +43,12 @@ def test_pages_meet_wcag_21_aa(live_stack, browser, client, language):
     page.goto(f"{live_stack}/audit/")
     page.wait_for_selector("table.audit")
     assert_accessible(page, "audit log")
+    page.goto(f"{live_stack}/reports/")
+    page.wait_for_selector("table")
+    assert_accessible(page, "reports")
+    page.goto(f"{live_stack}/settings/")
+    page.wait_for_selector("nav.settings-nav")
+    assert_accessible(page, "settings overview")
 
     resident = browser.new_context(locale=language).new_page()
     resident.goto(f"{live_stack}/channels/sandbox/{account.public_id}/")

@@ -1,7 +1,7 @@
 """Writes: follows and notifications. Each new notification is pushed, after commit, to its recipient only.
 
 Called from tickets.services (note_create, ticket_assign, message_receive, reply_create) inside their
-transactions, so a rolled-back note notifies nobody.
+transactions, so a rolled-back note notifies nobody; and from channel_accounts.services.channel_account_flag.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.notifications.mentions import mentioned_users
 from omnidesk.notifications.models import Notification, NotificationKind, TicketFollower
 from omnidesk.notifications.selectors import notification_data
-from omnidesk.tenants.models import Membership, Municipality
+from omnidesk.tenants.models import Membership, Municipality, Role
 from omnidesk.tickets.models import Direction, Kind, Message, Ticket
 
 logger = logging.getLogger(__name__)
@@ -114,8 +114,28 @@ def notify_inbound(message: Message) -> list[Notification]:
 
 
 def notify_channel_problem(account: ChannelAccount) -> list[Notification]:
-    """A channel account was flagged (expired token, unreachable mailbox): the municipality's admins hear of it."""
-    return []
+    """A channel account was flagged (expired token, unreachable mailbox): the municipality's admins hear of it.
+
+    An admin who has not yet read the notice about this account gets no second one: a flag that is set again
+    on every failed poll must not flood the bell.
+    """
+    with transaction.atomic():
+        # Two flags of one account at once (a poll and a send) wait for each other here, so each admin gets one.
+        list(ChannelAccount.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True))
+        unread = Notification.objects.filter(kind=NotificationKind.CHANNEL_PROBLEM, channel_account=account,
+                                             read_at__isnull=True).values("recipient_id")
+        admin_ids = (Membership.objects.filter(municipality_id=account.municipality_id, role=Role.ADMIN,
+                                               user__is_active=True)
+                     .exclude(user_id__in=unread).order_by("user_id").values_list("user_id", flat=True))
+        notifications = Notification.objects.bulk_create([
+            Notification(municipality_id=account.municipality_id, recipient_id=user_id, channel_account=account,
+                         kind=NotificationKind.CHANNEL_PROBLEM)
+            for user_id in admin_ids
+        ])
+        for notification in notifications:
+            transaction.on_commit(partial(_push, notification.recipient_id, account.municipality_id,
+                                          notification_data(notification)))
+    return notifications
 
 
 def mark_read(*, user: AbstractBaseUser, municipality: Municipality, ids: Collection[int] | None = None) -> int:

@@ -90,8 +90,10 @@
     return new Intl.DateTimeFormat(locale, { day: "numeric", month: "short" }).format(d) + " " + time;
   }
 
+  // A channel problem concerns an account, not a ticket (admins only).
+
   function title(n) {
-    const values = { actor: n.actor_name, number: n.ticket_number };
+    const values = { actor: n.actor_name, number: n.ticket_number, account: n.account_name };
     if (n.kind === "assigned" && !n.actor_name) return interpolate(labels.assigned_system, values);
     return interpolate(labels[n.kind] || labels.message, values);
   }

@@ -22,6 +22,7 @@ def labels() -> dict[str, str]:
         "assigned": _("%(actor)s assigned ticket #%(number)s to you"),
         "assigned_system": _("Ticket #%(number)s was assigned to you"),
         "message": _("New message in ticket #%(number)s"),
+        "channel_problem": _("Problem with channel %(account)s"),
         "unread": _("Unread"),
         "empty": _("No notifications yet."),
         "load_failed": _("The notifications could not be loaded."),
