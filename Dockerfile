@@ -1,4 +1,4 @@
-# Omnidesk image: one image for web (daphne, or gunicorn for plain HTTP), worker and beat (celery).
+# Omnidesk image: one image for web (gunicorn), realtime (uvicorn), worker and beat (celery).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 OMNIDESK_DATA_DIR=/var/lib/omnidesk
@@ -17,4 +17,4 @@ RUN pip install --no-cache-dir --no-deps --no-build-isolation -e . \
 
 USER omnidesk
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "omnidesk.asgi:application"]
+CMD ["gunicorn", "omnidesk.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4"]
