@@ -56,14 +56,39 @@ class Schedule:
         if self.is_open(at):
             return at
         local = timezone.localtime(at)
-        zone = local.tzinfo
         for offset in range(SEARCH_DAYS):
             day = local.date() + timedelta(days=offset)
             if self.is_closing_day(day):
                 continue
             starts = sorted(p.opens for p in self.periods if p.weekday == day.weekday())
             for opens in starts:
-                candidate = timezone.make_aware(datetime.combine(day, opens), zone) if zone else datetime.combine(day, opens)
+                # Wall-clock time on that day, in the local zone: 09:00 stays 09:00 across a DST change.
+                candidate = datetime.combine(day, opens, tzinfo=local.tzinfo)
                 if candidate > local:
                     return candidate
         return None
+
+    def open_until(self, at: datetime) -> datetime | None:
+        """When the opening that includes `at` ends (back-to-back periods count as one); None if closed or always
+        open."""
+        if self.always_open or not self.is_open(at):
+            return None
+        local = timezone.localtime(at)
+        end = local.time()
+        while True:
+            ends = [p.closes for p in self.periods if p.weekday == local.weekday() and p.opens <= end < p.closes]
+            if not ends:
+                return datetime.combine(local.date(), end, tzinfo=local.tzinfo)
+            end = max(ends)
+
+
+# Audit entries are stored text, read long after in any interface language: Dutch abbreviations, fixed.
+WEEKDAY_ABBREVIATIONS = ("ma", "di", "wo", "do", "vr", "za", "zo")
+
+
+def describe_periods(periods: tuple[Period, ...] | list[Period]) -> str:
+    """A readable summary such as "ma 09:00-12:00, 13:00-17:00; di 09:00-17:00" ("" for no periods)."""
+    days: dict[int, list[str]] = {}
+    for period in sorted(periods, key=lambda p: (p.weekday, p.opens)):
+        days.setdefault(period.weekday, []).append(f"{period.opens:%H:%M}-{period.closes:%H:%M}")
+    return "; ".join(f"{WEEKDAY_ABBREVIATIONS[day]} {', '.join(spans)}" for day, spans in days.items())
