@@ -47,7 +47,7 @@ class ScheduleForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
     )
-    enable = forms.TypedChoiceField(label=_("Switch"), choices=[("0", _("off")), ("1", _("on"))], initial="0",
+    enable = forms.TypedChoiceField(label=_("Switch the channel"), choices=[("0", _("off")), ("1", _("on"))], initial="0",
                                     coerce=lambda value: value == "1", widget=forms.RadioSelect)
 
 
