@@ -114,7 +114,7 @@ def test_addchannel_refuses_an_unknown_municipality(db):
 
 def test_addchannel_refuses_a_duplicate_name_in_one_municipality(municipality):
     run("addchannel", municipality.slug, "sandbox", "--name", "Proef")
-    with pytest.raises(CommandError, match="has a channel named 'Proef' already"):
+    with pytest.raises(CommandError, match="kanaal met de naam 'Proef'"):  # commands speak the default language
         run("addchannel", municipality.slug, "sandbox", "--name", "Proef")
     # Another municipality may use the same name.
     run("addchannel", MunicipalityFactory().slug, "sandbox", "--name", "Proef")

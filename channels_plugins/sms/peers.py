@@ -2,7 +2,9 @@
 
 Each peer answers the send API like the provider (checking credentials, recording every request), serves media
 files, can be told to fail the next sends (`fail_next`), and builds inbound and status webhooks signed with the
-provider's real algorithm (`inbound`, `status`), to POST over HTTP or through Django's test client.
+provider's real algorithm (`inbound`, `status`), to POST over HTTP or through Django's test client. For fault
+tests a peer can also be slow (`send_delay`, `slow_next`), drop connections (`reset_next`) and answer every send
+with 429 and Retry-After for a while (`rate_limit`).
 
     with TwilioPeer(account_sid, auth_token) as peer:          # peer.url is the api_base_url to configure
         peer.inbound(webhook_url, "Hallo", sender="+31612345678").post()
@@ -15,6 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -79,17 +84,27 @@ class SignedWebhook:
 
 @dataclass
 class _Answer:
+    """A canned answer to one send; status 0 means answer normally, after `delay` seconds."""
+
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    reset: bool = False  # drop the connection without an answer
 
 
 class _Peer:
     """A threaded WSGI server on 127.0.0.1 with recording, canned failures and media."""
 
+    RATE_LIMITED: Any = {"message": "Too Many Requests"}  # the provider's 429 body
+
     def __init__(self, port: int = 0) -> None:
         self.requests: list[Recorded] = []
         self.sent: list[dict[str, Any]] = []  # accepted messages, as the provider understood them
+        self.send_delay = 0.0  # seconds every send waits before its answer: a slow provider
+        self._limited_until = 0.0
+        self._limit_retry_after: int | None = None
+        self._local = threading.local()  # the WSGI environ of the request this thread answers
         self._failures: deque[_Answer] = deque()
         self._media: dict[str, tuple[bytes, str]] = {}
         self._lock = threading.Lock()
@@ -121,6 +136,22 @@ class _Peer:
         with self._lock:
             self._failures.extend(_Answer(status, body if body is not None else {}, headers or {}) for _ in range(times))
 
+    def slow_next(self, seconds: float, *, times: int = 1) -> None:
+        """Answer the next sends normally, but only after `seconds` (past the client's timeout: it gives up)."""
+        with self._lock:
+            self._failures.extend(_Answer(0, None, delay=seconds) for _ in range(times))
+
+    def reset_next(self, *, times: int = 1) -> None:
+        """Drop the connection of the next sends without an answer."""
+        with self._lock:
+            self._failures.extend(_Answer(0, None, reset=True) for _ in range(times))
+
+    def rate_limit(self, seconds: float, *, retry_after: int | None = None) -> None:
+        """Answer every send in the next `seconds` with 429 and Retry-After (the time left, unless given)."""
+        with self._lock:
+            self._limited_until = time.time() + seconds
+            self._limit_retry_after = retry_after
+
     def add_media(self, path: str, content: bytes, content_type: str) -> str:
         self._media[path] = (content, content_type)
         return self.url + path
@@ -130,6 +161,7 @@ class _Peer:
 
     # --- HTTP -------------------------------------------------------------------------------------
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        self._local.environ = environ
         request = Request(environ)
         body = request.get_data()
         with self._lock:
@@ -149,7 +181,20 @@ class _Peer:
 
     def _next_failure(self) -> _Answer | None:
         with self._lock:
-            return self._failures.popleft() if self._failures else None
+            answer = self._failures.popleft() if self._failures else None
+            left = self._limited_until - time.time()
+            if answer is None and left > 0:
+                retry_after = self._limit_retry_after or math.ceil(left)
+                answer = _Answer(429, self.RATE_LIMITED, {"Retry-After": str(retry_after)})
+        delay = self.send_delay + (answer.delay if answer else 0.0)
+        if delay:
+            time.sleep(delay)
+        if answer is not None and answer.reset:
+            _reset_connection(self._current_environ())
+        return answer if answer is not None and answer.status else None
+
+    def _current_environ(self) -> dict[str, Any]:
+        return getattr(self._local, "environ", {})
 
     @staticmethod
     def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -160,6 +205,9 @@ class _Peer:
 
 class TwilioPeer(_Peer):
     """Twilio's Messages API (form POST, basic auth, 201 JSON) and signed form webhooks."""
+
+    RATE_LIMITED = {"code": 20429, "message": "Too Many Requests", "status": 429,
+                    "more_info": "https://www.twilio.com/docs/errors/20429"}
 
     def __init__(self, account_sid: str = TWILIO_TEST_SID, auth_token: str = TWILIO_TEST_TOKEN,
                  number: str = "+3197010203040", port: int = 0) -> None:
@@ -232,6 +280,8 @@ class TwilioPeer(_Peer):
 class BirdPeer(_Peer):
     """Bird's Channels API (JSON, AccessKey auth, 202) and Notifications API webhooks signed like Bird's."""
 
+    RATE_LIMITED = {"code": "TooManyRequests", "message": "Too many requests"}
+
     def __init__(self, workspace_id: str = "1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6",
                  channel_id: str = "9c6a1d2e-4b3f-4e8a-9d1c-2f5e6a7b8c9d", access_key: str = "peer-access-key",
                  signing_key: str = "peer-signing-key", number: str = "+3197010203040", port: int = 0) -> None:
@@ -298,6 +348,16 @@ class BirdPeer(_Peer):
         if failure_code is not None:
             payload["failure"] = {"code": failure_code, "source": {"name": "sms-messagebird"}}
         return self._signed(url, {"service": "channels", "event": "sms.outbound", "payload": payload}, timestamp)
+
+
+def _reset_connection(environ: dict[str, Any]) -> None:
+    """Drop the client's connection without an answer and stop this request (werkzeug treats it as dropped)."""
+    connection = environ.get("werkzeug.socket")
+    if connection is not None:
+        # No more reading: werkzeug ends the connection instead of waiting for a next request on it.
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.shutdown(socket.SHUT_RD)
+    raise ConnectionResetError("peer dropped the connection on purpose")
 
 
 def _main() -> None:

@@ -2,7 +2,9 @@
 
 It accepts sends, read receipts, media uploads and downloads and template listings like the Cloud API,
 answers in Meta's error format when told to (`fail_next`), and delivers webhooks signed with
-X-Hub-Signature-256 (`deliver`). Run it alone for a demo::
+X-Hub-Signature-256 (`deliver`). For fault tests it can also be slow (`send_delay`, `slow_next`), drop
+connections (`reset_next`) and rate-limit every send for a while (`rate_limit`); `send_log` records every send
+request with its time and what it was answered. Run it alone for a demo::
 
     python -m channels_plugins.whatsapp.peer --port 8765 --webhook-url http://127.0.0.1:8000/webhooks/<id>/
 
@@ -16,7 +18,10 @@ import base64
 import hashlib
 import itertools
 import json
+import math
 import secrets
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -48,9 +53,24 @@ class Media:
 
 @dataclass
 class Failure:
+    """How to answer one send: `status` 0 means normally (accepted), after `delay` seconds."""
+
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    reset: bool = False  # drop the connection without an answer
+    accept: bool = False  # take the message although the answer fails: the sender cannot know it arrived
+
+
+@dataclass(frozen=True)
+class SendAttempt:
+    """One message send as the peer saw it: when it arrived (time.time()), our id in it, and how it was answered."""
+
+    at: float
+    callback: str
+    outcome: str  # "accepted", "reset", or the HTTP status of a refusal
+    accepted: bool
 
 
 def meta_error(code: int, message: str, *, subcode: int | None = None, details: str = "",
@@ -82,6 +102,11 @@ class GraphPeer:
         self.media: dict[str, Media] = {}
         self.templates: list[dict[str, Any]] = []
         self.log: list[tuple[str, str]] = []  # (method, path) of every request
+        self.send_log: list[SendAttempt] = []  # every message send (not read receipts), in order of arrival
+        self.send_delay = 0.0  # seconds every send waits before its answer: a slow provider
+        self.in_flight = 0  # sends being answered right now
+        self._limited_until = 0.0
+        self._limit_retry_after: int | None = None
         self._failures: deque[Failure] = deque()
         self._download_tokens: dict[str, str] = {}  # token -> media id; cleared to expire URLs
         self._ids = itertools.count(1)
@@ -139,6 +164,33 @@ class GraphPeer:
         """Answer the next sends with a bare HTTP error, like a proxy in front of Meta would."""
         for _ in range(times):
             self._failures.append(Failure(status, body))
+
+    def slow_next(self, seconds: float, *, times: int = 1) -> None:
+        """Take the next sends at once but answer only after `seconds` (past the client's timeout: an ambiguous send)."""
+        for _ in range(times):
+            self._failures.append(Failure(0, None, delay=seconds))
+
+    def reset_next(self, *, times: int = 1, accept: bool = False, delay: float = 0.0) -> None:
+        """Drop the connection of the next sends without an answer; with `accept`, after taking the message."""
+        for _ in range(times):
+            self._failures.append(Failure(0, None, delay=delay, reset=True, accept=accept))
+
+    def rate_limit(self, seconds: float, *, retry_after: int | None = None) -> None:
+        """Answer every send in the next `seconds` with 429 and a Retry-After (the time left, unless given)."""
+        with self._lock:
+            self._limited_until = time.time() + seconds
+            self._limit_retry_after = retry_after
+
+    def heal(self) -> None:
+        """No more faults: queued failures, the rate limit and the slowness are gone."""
+        with self._lock:
+            self._failures.clear()
+            self._limited_until = 0.0
+        self.send_delay = 0.0
+
+    def accepted(self, callback: str) -> int:
+        """How many times the send carrying our id `callback` was taken: more than 1 is a double send."""
+        return sum(1 for body in self.sent if str(body.get("biz_opaque_callback_data", "")) == callback)
 
     def add_media(self, content: bytes, mime_type: str, filename: str = "") -> str:
         media_id = str(1_000_000_000_000_000 + next(self._ids))
@@ -242,11 +294,42 @@ class GraphPeer:
             return _json(meta_error(100, "Unsupported post request.", error_type="GraphMethodException"), 400)
         with self._lock:
             failure = self._failures.popleft() if self._failures else None
-        if failure is not None:
+            self.in_flight += 1
+        try:
+            return self._answer_send(request, failure)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _answer_send(self, request: Request, failure: Failure | None) -> Response:
+        arrived = time.time()
+        body = request.get_json(silent=True) or {}
+        is_send = body.get("status") != "read"
+        callback = str(body.get("biz_opaque_callback_data", ""))
+        with self._lock:
+            left = self._limited_until - time.time()
+        if is_send and failure is None and left > 0:
+            retry_after = self._limit_retry_after or math.ceil(left)
+            failure = Failure(429, meta_error(130429, "(#130429) Rate limit hit"), {"Retry-After": str(retry_after)})
+        accept = failure is None or failure.accept or (failure.status == 0 and not failure.reset)
+        response = self._accept(body) if accept else None
+        if is_send:  # logged on arrival, with the answer it is going to get
+            outcome = "reset" if failure and failure.reset else str(failure.status) if failure and failure.status else "accepted"
+            with self._lock:
+                self.send_log.append(SendAttempt(arrived, callback, outcome, accept))
+        delay = self.send_delay + (failure.delay if failure else 0.0)
+        if delay:
+            time.sleep(delay)
+        if failure is not None and failure.reset:
+            _reset_connection(request.environ)
+        if failure is not None and failure.status:
             if isinstance(failure.body, dict):
                 return _json(failure.body, failure.status, failure.headers)
             return Response(failure.body, status=failure.status, headers=failure.headers)
-        body = request.get_json(silent=True) or {}
+        assert response is not None
+        return response
+
+    def _accept(self, body: dict[str, Any]) -> Response:
         if body.get("status") == "read":
             self.read_receipts.append(str(body.get("message_id", "")))
             return _json({"success": True})
@@ -263,7 +346,11 @@ class GraphPeer:
     def _report_statuses(self, wamid: str, recipient: str, body: dict[str, Any]) -> None:
         for status in ("sent", "delivered", "read"):
             time.sleep(0.5)
-            self.deliver(self.status(wamid, status, recipient=recipient, callback=body.get("biz_opaque_callback_data", "")))
+            try:
+                self.deliver(self.status(wamid, status, recipient=recipient,
+                                         callback=body.get("biz_opaque_callback_data", "")))
+            except requests.RequestException:
+                return  # the receiver is gone (a test ended); Meta would retry, a peer need not
 
     def _on_upload(self, request: Request, version: str, number_id: str) -> Response:
         upload = request.files.get("file")
@@ -312,6 +399,16 @@ class GraphPeer:
         answer = self.deliver(self.inbound(str(body.get("from", "31612345678")), text=str(body.get("text", "")),
                                            name=str(body.get("name", ""))))
         return _json({"webhook_status": answer.status_code})
+
+
+def _reset_connection(environ: dict[str, Any]) -> None:
+    """Drop the client's connection without an answer, as a crashing load balancer does, and stop this request."""
+    connection = environ.get("werkzeug.socket")
+    if connection is not None:
+        # No more reading: werkzeug ends the connection instead of waiting for a next request on it.
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.shutdown(socket.SHUT_RD)
+    raise ConnectionResetError("peer dropped the connection on purpose")
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

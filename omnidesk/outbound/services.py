@@ -4,15 +4,18 @@ from __future__ import annotations
 import enum
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from omnidesk.audit.services import audit_record, diff
 from omnidesk.channel_accounts.selectors import account_context
 from omnidesk.contacts.selectors import is_opted_out
 from omnidesk.contacts.services import consent_record
+from omnidesk.ops import breaker
 from omnidesk.ops.retry import backoff_seconds
 from omnidesk.plugin_api.capabilities import capability_problem
 from omnidesk.channel_accounts.services import channel_account_clear_flag, channel_account_flag
@@ -20,13 +23,15 @@ from omnidesk.plugin_api.errors import AccountProblem, DeliveryError, PermanentD
 from omnidesk.plugin_api.events import IdentityKind, IdentityRef, OutboundAttachment, OutboundMessage, TemplateRef
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
 from omnidesk.tickets.files import signed_url
-from omnidesk.tickets.models import DeliveryStatus, Direction, Kind, Message, Ticket
+from omnidesk.tickets.models import DeliveryEvent, DeliveryStatus, Direction, Kind, Message, Ticket
 from omnidesk.tickets.presenters import user_name
 from omnidesk.tickets.services import (
     consent_noted,
+    message_resend,
     outbound_mark_failed,
     outbound_mark_retrying,
     outbound_mark_sent,
+    publish_message,
 )
 
 logger = logging.getLogger(__name__)
@@ -41,10 +46,19 @@ class Outcome(enum.Enum):
 
 def enqueue_delivery(message: Message) -> None:
     """Schedule delivery once the surrounding transaction commits."""
+    message_id = message.pk
+    transaction.on_commit(lambda: _publish_delivery(message_id))
+
+
+def _publish_delivery(message_id: int) -> None:
+    """Hand the task to the broker. The queued row is the outbox: if the broker is down, the sweep
+    (requeue_stalled) enqueues it later, so the agent's reply is accepted rather than answered with an error."""
     from omnidesk.outbound.tasks import deliver_message
 
-    message_id = message.pk
-    transaction.on_commit(lambda: deliver_message.delay(message_id))
+    try:
+        deliver_message.delay(message_id)
+    except Exception:  # noqa: BLE001  (kombu/redis errors vary; the row is committed either way)
+        logger.warning("delivery not enqueued; the outbox sweep will", extra={"message_id": message_id})
 
 
 def _claim(message_id: int) -> Message | None:
@@ -120,8 +134,51 @@ def _outbound(message: Message) -> OutboundMessage:
     )
 
 
-def deliver(message_id: int) -> tuple[Outcome, float]:
-    """One delivery attempt. Returns the outcome and, for RETRY, the delay before the next attempt."""
+ACCEPTED_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ)
+
+
+def _accepted_earlier(message: Message) -> str:
+    """The provider id of an earlier attempt of this message that did reach the provider, as its status report
+    (echoing our id) shows; "" if none. Only a retry can have one: a worker died or timed out mid-send, and the
+    report arrived while the message was still marked `sending`, so nothing adopted it (events already applied to
+    the message belong to an earlier delivery the agent chose to send again)."""
+    if message.attempts <= 1:
+        return ""
+    return (
+        DeliveryEvent.objects.filter(channel_account_id=message.channel_account_id, client_reference=str(message.pk),
+                                     message__isnull=True, status__in=ACCEPTED_STATUSES)
+        .order_by("occurred_at", "id")
+        .values_list("provider_message_id", flat=True)
+        .first()
+    ) or ""
+
+
+WAITING_REASONS = {
+    "paused": ("provider_rate_limited", "The provider asked to wait; sending resumes after its pause."),
+    "open": ("provider_unavailable", "The provider keeps failing; sending resumes when it recovers."),
+}
+
+
+def _postpone(message: Message, granted: breaker.Permit) -> None:
+    """The account's breaker holds the message back: queued again without using up an attempt."""
+    code, reason = WAITING_REASONS["paused" if granted.paused else "open"]
+    changed = message.error_code != code
+    message.delivery_status = DeliveryStatus.QUEUED
+    message.claimed_at = None
+    message.attempts -= 1
+    message.next_attempt_at = timezone.now() + timedelta(seconds=granted.wait)
+    message.error_code, message.error_message = code, reason
+    message.save(update_fields=["delivery_status", "claimed_at", "attempts", "next_attempt_at", "error_code",
+                                "error_message"])
+    if changed:  # show why it waits once, not on every look
+        publish_message(message, "message.updated")
+
+
+def deliver(message_id: int, *, use_breaker: bool = True) -> tuple[Outcome, float]:
+    """One delivery attempt. Returns the outcome and, for RETRY, the delay before the next attempt.
+
+    `use_breaker=False` where a wait cannot be honoured (tasks run in-process: Celery retries those at once).
+    """
     message = _claim(message_id)
     if message is None:
         return Outcome.SKIPPED, 0.0
@@ -142,20 +199,35 @@ def deliver(message_id: int) -> tuple[Outcome, float]:
     if problem:
         outbound_mark_failed(message=message, code=problem[0], reason=problem[1])
         return Outcome.FAILED, 0.0
+    earlier = _accepted_earlier(message)
+    if earlier:
+        # Sending again would reach the resident twice.
+        with transaction.atomic():
+            outbound_mark_sent(message=message, provider_message_id=earlier, status=DeliveryStatus.SENT.value)
+        return Outcome.SENT, 0.0
+    granted = breaker.permit(account.pk, message.pk) if use_breaker else breaker.Permit()
+    if granted.wait > 0:
+        with transaction.atomic():
+            _postpone(message, granted)
+        return Outcome.RETRY, granted.wait
     try:
         result = adapter.send(outbound, account_context(account))
     except AccountProblem as exc:
+        breaker.record_success(account.pk, granted)  # the provider answered; the flag, not the breaker, stops sends
         with transaction.atomic():
             outbound_mark_failed(message=message, code=exc.code, reason=exc.reason)
             channel_account_flag(account=account, reason=exc.reason)
         return Outcome.FAILED, 0.0
     except PermanentDeliveryError as exc:
+        breaker.record_success(account.pk, granted)  # a refusal of this message: the provider itself works
         with transaction.atomic():
             outbound_mark_failed(message=message, code=exc.code, reason=exc.reason)
             if exc.recipient_opted_out:
                 opt_out_reported_by_provider(message=message, code=exc.code)
         return Outcome.FAILED, 0.0
     except TransientDeliveryError as exc:
+        if use_breaker:
+            breaker.record_failure(account.pk, granted, retry_after=exc.retry_after, message_id=message.pk)
         if message.attempts >= settings.OMNIDESK["OUTBOUND_MAX_ATTEMPTS"]:
             with transaction.atomic():
                 outbound_mark_failed(message=message, code=exc.code or "gave_up", reason=exc.reason)
@@ -169,6 +241,7 @@ def deliver(message_id: int) -> tuple[Outcome, float]:
         return Outcome.RETRY, delay
     except Exception as exc:  # a plugin bug must not leave the message stuck in `sending`
         logger.exception("channel plugin crashed while sending", extra={"message_id": message_id})
+        breaker.release(account.pk, granted)  # says nothing about the provider
         if message.attempts >= settings.OMNIDESK["OUTBOUND_MAX_ATTEMPTS"]:
             with transaction.atomic():
                 outbound_mark_failed(message=message, code="plugin_error", reason=type(exc).__name__)
@@ -177,10 +250,24 @@ def deliver(message_id: int) -> tuple[Outcome, float]:
         with transaction.atomic():
             outbound_mark_retrying(message=message, code="plugin_error", reason=type(exc).__name__, delay=delay)
         return Outcome.RETRY, delay
+    breaker.record_success(account.pk, granted)
     with transaction.atomic():
         outbound_mark_sent(message=message, provider_message_id=result.provider_message_id, status=result.status.value)
         channel_account_clear_flag(account=account)
     return Outcome.SENT, 0.0
+
+
+def message_requeue(*, message: Message, actor: Any) -> Message:
+    """Platform staff send a dead letter again (Django admin): the agents' resend, plus an audit entry."""
+    before = {"delivery_status": message.delivery_status, "error_code": message.error_code,
+              "attempts": message.attempts}
+    with transaction.atomic():
+        message_resend(message=message, actor=actor)
+        after = {"delivery_status": message.delivery_status, "error_code": message.error_code,
+                 "attempts": message.attempts}
+        audit_record(municipality=message.municipality, actor=actor, action="message.requeued", target=message,
+                     changes=diff(before, after))
+    return message
 
 
 def opt_out_reported_by_provider(*, message: Message, code: str) -> None:

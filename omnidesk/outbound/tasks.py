@@ -8,7 +8,8 @@ from omnidesk.outbound.services import Outcome, deliver, read_receipt_send, stal
 
 @shared_task(bind=True, name="omnidesk.outbound.tasks.deliver_message", max_retries=None)
 def deliver_message(self, message_id: int) -> str:  # type: ignore[no-untyped-def]
-    outcome, delay = deliver(message_id)
+    # In-process (eager) tasks retry at once, whatever the countdown: a breaker's wait would loop there.
+    outcome, delay = deliver(message_id, use_breaker=not self.request.is_eager)
     if outcome is Outcome.RETRY:
         # The message is queued again in the database; the broker only carries the timer.
         raise self.retry(countdown=delay)
