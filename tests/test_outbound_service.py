@@ -313,3 +313,18 @@ def test_reply_create_refuses_on_a_disabled_account(peer_ticket, agent):
         reply_create(ticket=peer_ticket, author=agent, text="Dit mag niet vertrekken.")
     assert Message.objects.filter(ticket=peer_ticket).count() == messages_before
     assert Event.objects.count() == events_before
+
+
+def test_network_failures_say_whether_the_request_may_have_arrived():
+    import requests
+    from urllib3.exceptions import NewConnectionError, ProtocolError
+
+    from omnidesk.plugin_api.http import network_failure
+
+    refused = requests.ConnectionError(NewConnectionError(None, "Connection refused"))
+    dropped = requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError()))
+    assert not network_failure(refused, "P").may_have_been_sent
+    assert not network_failure(requests.ConnectTimeout(), "P").may_have_been_sent
+    assert network_failure(requests.ReadTimeout(), "P").may_have_been_sent
+    assert network_failure(dropped, "P").may_have_been_sent
+    assert network_failure(dropped, "P").code == "connection_dropped"

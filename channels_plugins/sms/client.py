@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import requests
 
 from omnidesk.plugin_api import FetchedMedia, PermanentDeliveryError, TransientDeliveryError
+from omnidesk.plugin_api.http import network_failure
 
 TIMEOUT_SECONDS = (3.05, 20)
 
@@ -17,10 +18,8 @@ def call(provider: str, method: str, url: str, **kwargs: Any) -> requests.Respon
     """One HTTP request; a network failure is a TransientDeliveryError. Credentials never reach a message."""
     try:
         return requests.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)
-    except requests.Timeout:
-        raise TransientDeliveryError(f"{provider} did not answer in time.", code="timeout") from None
-    except requests.RequestException:
-        raise TransientDeliveryError(f"{provider} could not be reached.", code="connection_error") from None
+    except requests.RequestException as exc:
+        raise network_failure(exc, provider) from None
 
 
 def json_of(response: requests.Response) -> dict[str, Any]:

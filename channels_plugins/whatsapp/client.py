@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import requests
 
 from omnidesk.plugin_api import AccountProblem, FetchedMedia, PermanentDeliveryError, TransientDeliveryError
+from omnidesk.plugin_api.http import network_failure
 
 from channels_plugins.whatsapp.codes import BACK_OFF_SECONDS, Action, action_for, as_int, explain
 from channels_plugins.whatsapp.parsing import split_media_id
@@ -96,14 +97,9 @@ def _call(method: str, url: str, graph: Graph, **kwargs: Any) -> requests.Respon
     try:
         response = requests.request(method, url, headers=graph.auth, timeout=TIMEOUT_SECONDS, allow_redirects=False,
                                     **kwargs)
-    except requests.ConnectTimeout:
-        raise TransientDeliveryError("WhatsApp could not be reached in time.", code="connect_timeout") from None
-    except requests.Timeout:
-        # The request may have arrived: a retry can send twice (see doc.md: reconcile by status webhooks).
-        # Meta may have accepted it: core waits for a status naming our id before sending again.
-        raise TransientDeliveryError("WhatsApp did not answer in time.", code="timeout", may_have_been_sent=True) from None
-    except requests.RequestException:
-        raise TransientDeliveryError("WhatsApp could not be reached.", code="connection_error") from None
+    except requests.RequestException as exc:
+        # A timeout or a dropped connection may have delivered it: core then waits for a status naming our id.
+        raise network_failure(exc, "WhatsApp") from None
     raise_for_error(response)
     return response
 

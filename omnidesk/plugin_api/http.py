@@ -1,0 +1,24 @@
+"""For plugins that call their provider with `requests`: which network failures may have delivered the request.
+
+A retry after a failure that may have delivered can reach the resident twice, so such failures say so
+(`may_have_been_sent`); core then waits for a status report naming our message id before sending again.
+"""
+from __future__ import annotations
+
+import requests
+from urllib3.exceptions import ProtocolError
+
+from omnidesk.plugin_api.errors import TransientDeliveryError
+
+
+def network_failure(exc: requests.RequestException, provider: str) -> TransientDeliveryError:
+    """The TransientDeliveryError for a failed request: refused or not connected in time, nothing was sent; no answer
+    in time, or the connection dropped after the request went out, it may have arrived."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return TransientDeliveryError(f"{provider} could not be reached in time.", code="connect_timeout")
+    if isinstance(exc, requests.Timeout):
+        return TransientDeliveryError(f"{provider} did not answer in time.", code="timeout", may_have_been_sent=True)
+    if isinstance(exc, requests.ConnectionError) and exc.args and isinstance(exc.args[0], ProtocolError):
+        return TransientDeliveryError(f"{provider} closed the connection before answering.", code="connection_dropped",
+                                      may_have_been_sent=True)
+    return TransientDeliveryError(f"{provider} could not be reached.", code="connection_error")
