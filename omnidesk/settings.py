@@ -137,6 +137,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_PREFIX = env.str("OMNIDESK_REDIS_PREFIX", default="omnidesk")
 if REDIS_URL:
+    # The layer drops silently when full; dashboards recover from the database (docs/realtime.md), so these bound
+    # memory and staleness, not correctness.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -145,8 +147,14 @@ if REDIS_URL:
                 # refuses past 100 connections; both break channels-redis 4.3 (channels_redis#422).
                 "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 1000}],
                 "prefix": f"{REDIS_PREFIX}:asgi",
+                # Messages waiting per receiving process in Redis, and per channel inside it. A server process has
+                # one member per municipality (realtime/hub.py) and a publishing process's relay sends one message
+                # per round, so 1,000 is seconds of headroom at full load; more would only deliver a flood late.
                 "capacity": env.int("OMNIDESK_CHANNEL_CAPACITY", default=1000),
-                "expiry": 30,
+                # A push older than this is worthless: the dashboard's watermark has asked for it within 3 s.
+                "expiry": 10,
+                # Members are forgotten after this; the hub re-joins every 30 s, agents' channels on each heartbeat.
+                "group_expiry": 86400,
             },
         }
     }

@@ -1,32 +1,76 @@
-"""The dashboard websocket: pushes a municipality's events to its logged-in members only."""
+"""The dashboard websocket: pushes a municipality's events to its logged-in members only.
+
+Two protocols (docs/realtime.md). Protocol 2 (`?v=2&since=<seq>`, the dashboard's): events numbered per municipality
+(`seq`), sent in batches of at most one frame per TICK_SECONDS, a catch-up by number, and a watermark when the stream
+moved past what this dashboard was sent (its last push was dropped). Protocol 1 (`?after=<id>`, no `v`): one frame per
+event, catch-up by id; kept for pages loaded before an upgrade and for simple clients.
+
+Pushes reach a consumer through the process's hub (hub.py), not as a member of the group itself.
+"""
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from omnidesk.outbound.typing import agent_typing
+from omnidesk.realtime.hub import hub
 from omnidesk.realtime.presence import mark_gone, mark_present
-from omnidesk.realtime.selectors import events_after
-from omnidesk.realtime.services import municipality_group, signal
+from omnidesk.realtime.selectors import events_after, events_since, stream_head
+from omnidesk.realtime.services import municipality_group, signal, watermark
 from omnidesk.realtime.viewers import start_viewing, stop_viewing
 from omnidesk.tickets.presenters import user_name
 from omnidesk.tenants.selectors import membership_for
 
+logger = logging.getLogger(__name__)
+
 CLOSE_UNAUTHORISED = 4403
+# Coalescing: a dashboard gets at most one batch per tick; what arrives meanwhile waits for the next. The first
+# event after a quiet tick goes out at once, so a lone message is not delayed.
+TICK_SECONDS = 0.025
+# Every WATERMARK_SECONDS a dashboard compares the stream position read at its previous check with the highest
+# number it was sent: a number committed that long ago and still not here was dropped (one read only just now may
+# still be on its way, and announcing it would send every dashboard after pushes that are merely late). So a dropped
+# last push is noticed within two intervals. The position is read once per HEAD_TTL_SECONDS per process and
+# municipality, however many dashboards it serves.
+WATERMARK_SECONDS = 1.0
+HEAD_TTL_SECONDS = 0.5
+
+
+class _StreamHeads:
+    """Per process: each municipality's stream position, shared by its dashboards for HEAD_TTL_SECONDS."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[asyncio.AbstractEventLoop, float, asyncio.Future[int]]] = {}
+
+    async def get(self, municipality_id: int) -> int:
+        loop = asyncio.get_running_loop()
+        entry = self._entries.get(municipality_id)
+        if entry is None or entry[0] is not loop or loop.time() - entry[1] > HEAD_TTL_SECONDS:
+            entry = (loop, loop.time(), asyncio.ensure_future(database_sync_to_async(watermark)(municipality_id)))
+            self._entries[municipality_id] = entry
+        return await asyncio.shield(entry[2])
+
+
+_heads = _StreamHeads()
+
+
+def _legacy(frame: dict[str, Any]) -> dict[str, Any]:
+    return {"id": frame["id"], "type": frame["type"], "data": frame["data"]}
 
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
-    """ws/dashboard/<municipality id>/?after=<last event id>
-
-    On connect, replays what the client missed after `after`; then forwards live events. Frames are
-    {"id", "type", "data"}; ids increase, and a client that sees a gap asks for a catch-up.
-    """
+    """ws/dashboard/<municipality id>/?v=2&since=<seq>  (protocol 1: ?after=<event id>)"""
 
     group: str = ""
     user: Any = None
     viewing: int | None = None  # the ticket this dashboard shows
+    protocol: int = 1
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -35,45 +79,123 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         if membership is None:
             await self.close(code=CLOSE_UNAUTHORISED)
             return
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        self.protocol = 2 if query.get("v") == ["2"] else 1
         self.municipality_id = municipality_id
         self.user = user
         self.group = municipality_group(municipality_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.channel_layer.group_add(f"user-{user.pk}", self.channel_name)  # this agent's notifications
+        self._outbox: list[tuple[dict[str, Any], str]] = []  # (frame, its JSON), from the hub
+        self._wake = asyncio.Event()
+        self._send_lock = asyncio.Lock()
+        self._sent_seq = 0  # protocol 2: the highest number this dashboard was sent, live or in a catch-up
+        self._head_seen = 0  # protocol 2: the stream position read at the previous watermark check
+        await self.channel_layer.group_add(self._user_group(), self.channel_name)
+        await hub.join(self.group, self)
         await self.accept()
+        self._flusher = asyncio.ensure_future(self._flush_forever() if self.protocol == 2 else self._forward_forever())
         await database_sync_to_async(mark_present)(municipality_id, user.pk)
-        after = self._after_from_query()
-        if after is not None:
-            await self._send_catch_up(after)
+        if self.protocol == 2:
+            since = _number(query.get("since"))
+            if since is None:  # no cursor yet: the dashboard starts from the stream position now
+                head = await database_sync_to_async(stream_head)(municipality_id=municipality_id)
+                self._sent_seq = head
+                await self._send({"type": "catch_up", "events": [], "more": False, "head": head})
+            else:
+                await self._send_catch_up(since)
+        else:
+            after = _number(query.get("after"))
+            if after is not None:
+                await self._send_legacy_catch_up(after)
 
-    def _after_from_query(self) -> int | None:
-        from urllib.parse import parse_qs
-
-        values = parse_qs(self.scope.get("query_string", b"").decode()).get("after")
-        return int(values[0]) if values and values[0].isdigit() else None
-
-    async def _send_catch_up(self, after: int) -> None:
-        frames = await database_sync_to_async(events_after)(municipality_id=self.municipality_id, after_id=after)
-        await self.send_json({"type": "catch_up", "events": frames})
+    def _user_group(self) -> str:
+        return f"user-{self.user.pk}"  # this agent's notifications
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "_flusher", None):
+            self._flusher.cancel()
         if self.viewing:
             await database_sync_to_async(stop_viewing)(municipality_id=self.municipality_id, ticket_id=self.viewing,
                                                        user_id=self.user.pk)
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            await self.channel_layer.group_discard(f"user-{self.user.pk}", self.channel_name)
+            hub.leave(self.group, self)
+            await self.channel_layer.group_discard(self._user_group(), self.channel_name)
             await database_sync_to_async(mark_gone)(self.municipality_id, self.user.pk)
 
+    # --- catch-up ----------------------------------------------------------------------------------------------
+    async def _send_catch_up(self, since: int) -> None:
+        result = await database_sync_to_async(events_since)(municipality_id=self.municipality_id, since=since)
+        if result.events:
+            self._sent_seq = max(self._sent_seq, result.events[-1]["seq"])
+        if not result.more:
+            self._sent_seq = max(self._sent_seq, result.head)
+        await self._send(result.frame())
+
+    async def _send_legacy_catch_up(self, after: int) -> None:
+        frames = await database_sync_to_async(events_after)(municipality_id=self.municipality_id, after_id=after)
+        await self._send({"type": "catch_up", "events": [_legacy(frame) for frame in frames]})
+
+    # --- live frames ---------------------------------------------------------------------------------------------
+    def deliver(self, frames: list[dict[str, Any]], encoded: list[str]) -> None:
+        """From the hub: frames pushed to the municipality, with their JSON (encoded once for the process)."""
+        self._outbox.extend(zip(frames, encoded))
+        self._wake.set()
+
+    async def _send(self, content: dict[str, Any] | str) -> None:
+        async with self._send_lock:  # the flusher and the message handlers both send
+            if isinstance(content, str):
+                await self.send(text_data=content)
+            else:
+                await self.send_json(content)
+
+    async def _forward_forever(self) -> None:
+        """Protocol 1: each frame as it comes."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            frames, self._outbox = self._outbox, []
+            for frame, _encoded in frames:
+                await self._send(_legacy(frame))
+
+    async def _flush_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_watermark = loop.time() + WATERMARK_SECONDS
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, next_watermark - loop.time()))
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                if self._outbox:
+                    frames, self._outbox = self._outbox, []
+                    self._sent_seq = max([self._sent_seq] + [f["seq"] for f, _ in frames if f.get("seq")])
+                    await self._send('{"type": "batch", "frames": [' + ", ".join(e for _, e in frames) + "]}")
+                    await asyncio.sleep(TICK_SECONDS)
+                if loop.time() >= next_watermark:
+                    next_watermark = loop.time() + WATERMARK_SECONDS
+                    settled, self._head_seen = self._head_seen, await _heads.get(self.municipality_id)
+                    if settled > self._sent_seq:  # its last push(es) were dropped: the dashboard asks for them
+                        self._sent_seq = settled
+                        await self._send({"type": "watermark", "seq": settled})
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a database hiccup: the next tick tries again
+                logger.exception("dashboard flush failed", extra={"municipality_id": self.municipality_id})
+
+    # --- from the browser --------------------------------------------------------------------------------------
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or not self.group:
             return
         kind = content.get("type")
         if kind == "catch_up":
-            after = content.get("after")
-            if isinstance(after, int) and after >= 0:
-                await self._send_catch_up(after)
+            since, after = content.get("since"), content.get("after")
+            if self.protocol == 2 and isinstance(since, int) and since >= 0:
+                await self._send_catch_up(since)
+            elif isinstance(after, int) and after >= 0:
+                await self._send_legacy_catch_up(after)
         elif kind == "presence":  # the dashboard's heartbeat
+            # Again and again: the layer forgets members after its group_expiry, and a restarted Redis at once.
+            await self.channel_layer.group_add(self._user_group(), self.channel_name)
             await database_sync_to_async(mark_present)(self.municipality_id, self.user.pk)
         elif kind == "viewing":
             await self._viewing(content.get("ticket_id"))
@@ -97,11 +219,15 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
                 name=user_name(self.user)):
             self.viewing = ticket_id
 
-    async def dashboard_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["frame"])
-
+    # --- from the channel layer --------------------------------------------------------------------------------
     async def notification_push(self, message: dict[str, Any]) -> None:
         """A notification for this agent (notifications.services); ephemeral, the bell's list reloads from the
         database. The user group spans municipalities, so each dashboard shows only its own municipality's."""
-        if message.get("municipality_id") == self.municipality_id:
-            await self.send_json({"id": None, "type": "notification", "data": message["data"]})
+        if message.get("municipality_id") != self.municipality_id:
+            return
+        frame = {"id": None, "type": "notification", "data": message["data"]}
+        self.deliver([frame], [json.dumps(frame)])
+
+
+def _number(values: list[str] | None) -> int | None:
+    return int(values[0]) if values and values[0].isdigit() else None

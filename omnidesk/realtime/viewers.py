@@ -9,7 +9,7 @@ import time
 
 from django.core.cache import cache
 
-from omnidesk.realtime.presence import TTL_SECONDS
+from omnidesk.realtime.presence import TTL_SECONDS, locked
 from omnidesk.realtime.services import signal
 from omnidesk.tickets.models import Ticket
 
@@ -33,20 +33,22 @@ def start_viewing(*, municipality_id: int, ticket_id: int, user_id: int, name: s
     """Mark the user as viewing; False when the ticket is not this municipality's."""
     if not Ticket.objects.filter(pk=ticket_id, municipality_id=municipality_id).exists():
         return False
-    viewers = _current(ticket_id)
-    known = user_id in viewers
-    viewers[user_id] = (name, time.time())
-    cache.set(_key(ticket_id), viewers, TTL_SECONDS)
-    if not known:
-        _announce(municipality_id, ticket_id, viewers)
+    with locked(_key(ticket_id)):  # announced inside, so announcements follow the order of the changes
+        viewers = _current(ticket_id)
+        known = user_id in viewers
+        viewers[user_id] = (name, time.time())
+        cache.set(_key(ticket_id), viewers, TTL_SECONDS)
+        if not known:
+            _announce(municipality_id, ticket_id, viewers)
     return True
 
 
 def stop_viewing(*, municipality_id: int, ticket_id: int, user_id: int) -> None:
-    viewers = _current(ticket_id)
-    if viewers.pop(user_id, None) is not None:
-        cache.set(_key(ticket_id), viewers, TTL_SECONDS)
-        _announce(municipality_id, ticket_id, viewers)
+    with locked(_key(ticket_id)):
+        viewers = _current(ticket_id)
+        if viewers.pop(user_id, None) is not None:
+            cache.set(_key(ticket_id), viewers, TTL_SECONDS)
+            _announce(municipality_id, ticket_id, viewers)
 
 
 def viewers_of(ticket_id: int) -> list[dict[str, object]]:

@@ -1,12 +1,11 @@
-/* Omnidesk dashboard: live updates over the websocket, with catch-up from the database.
- * Every event has an increasing id; a gap or a reconnect asks the server for what was missed,
- * and ids already applied are ignored, so nothing shows twice and nothing is lost. */
+/* Omnidesk dashboard: live updates over the websocket, with catch-up from the database (docs/realtime.md).
+ * Every event has `seq`, its number in the municipality's stream, given after its commit, without gaps. Events are
+ * applied strictly in that order, once each; a gap, a watermark beyond what arrived, or a reconnect asks the server
+ * for what was missed, so nothing shows twice and nothing is lost. */
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("dashboard-config").textContent);
   const labels = config.labels;
-  const applied = new Set();
-  let lastId = config.lastEventId || 0;
   let socket = null;
   let retryDelay = 1000;
 
@@ -295,9 +294,8 @@
   }
 
   function apply(frame) {
-    if (applied.has(frame.id)) return;
-    applied.add(frame.id);
-    lastId = Math.max(lastId, frame.id);
+    // Other scripts (crisis.js) follow stored events too.
+    document.dispatchEvent(new CustomEvent("omnidesk:event", { detail: frame }));
     const data = frame.data || {};
     if (frame.type === "channel.problem") { showChannelProblem(data); return; }
     if (data.ticket) {
@@ -356,18 +354,75 @@
     if (data.on) typingTimer = window.setTimeout(() => { line.hidden = true; }, 8000);  // a lost "off"
   }
 
+  // --- the stream: in order, once, nothing missed ------------------------------------------------
+  // `cursor`: every number up to it is applied. `head`: the highest number known to exist. Events beyond a gap wait
+  // in `held`; a gap may be two transactions' pushes crossing in flight, so it is asked for after GRACE_MS.
+  const GRACE_MS = 150;
+  let cursor = config.lastEventId || 0;  // the stream position when the page was rendered
+  let head = cursor;
+  const held = new Map();
+  let fetching = false;  // a catch-up is on its way (also right after connecting)
+  let graceTimer = null;
+
+  function drain() {
+    while (held.has(cursor + 1)) {
+      cursor += 1;
+      const frame = held.get(cursor);
+      held.delete(cursor);
+      apply(frame);
+    }
+  }
+
+  function receiveEvents(frames) {
+    for (const frame of frames) {
+      if (frame.seq == null || frame.seq <= cursor || held.has(frame.seq)) continue;
+      held.set(frame.seq, frame);
+      head = Math.max(head, frame.seq);
+    }
+    drain();
+  }
+
+  function askCatchUp() {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;  // the reconnect catches up
+    fetching = true;
+    socket.send(JSON.stringify({ type: "catch_up", since: cursor }));
+  }
+
+  function checkBehind() {
+    if (cursor >= head || fetching || graceTimer) return;
+    graceTimer = window.setTimeout(() => {
+      graceTimer = null;
+      if (cursor < head && !fetching) askCatchUp();
+    }, GRACE_MS);
+  }
+
+  function onCatchUp(frame) {
+    fetching = false;
+    receiveEvents(frame.events);
+    head = Math.max(head, frame.head);
+    // Numbers have no gaps: one the answer settles but lacks was pruned while this page slept. Start afresh.
+    const last = frame.events.length ? frame.events[frame.events.length - 1].seq : cursor;
+    if (cursor < (frame.more ? last : frame.head)) { window.location.reload(); return; }
+    if (frame.more) askCatchUp();
+  }
+
   function onFrame(frame) {
-    if (frame.id === null || frame.id === undefined) {
-      if (frame.type !== "catch_up") { onSignal(frame); return; }
+    if (frame.type === "batch") {
+      const events = [];
+      for (const f of frame.frames) {
+        if (f.seq == null) onSignal(f); else events.push(f);
+      }
+      receiveEvents(events);
+    } else if (frame.type === "catch_up") {
+      onCatchUp(frame);
+    } else if (frame.type === "watermark") {
+      head = Math.max(head, frame.seq);  // the last push(es) were dropped: nothing later reveals the gap
+    } else if (frame.seq != null) {
+      receiveEvents([frame]);
+    } else {
+      onSignal(frame);
     }
-    if (frame.type === "catch_up") {
-      frame.events.forEach(apply);
-      return;
-    }
-    if (frame.id > lastId + 1 && socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ type: "catch_up", after: lastId }));
-    }
-    apply(frame);
+    checkBehind();
   }
 
   let presenceTimer = null;
@@ -385,7 +440,9 @@
 
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + window.location.host + "/ws/dashboard/" + config.municipalityId + "/?after=" + lastId);
+    socket = new WebSocket(scheme + window.location.host + "/ws/dashboard/" + config.municipalityId +
+                           "/?v=2&since=" + cursor);
+    fetching = true;  // the server answers the connection with what followed `since`
     socket.onopen = () => {
       retryDelay = 1000;
       setLive(true);
@@ -403,6 +460,9 @@
     socket.onmessage = (e) => onFrame(JSON.parse(e.data));
     socket.onclose = (e) => {
       setLive(false);
+      fetching = false;
+      window.clearTimeout(graceTimer);
+      graceTimer = null;
       if (e.code === 4403) return; // not a member: reconnecting cannot help
       const delay = retryDelay * (0.5 + Math.random());
       retryDelay = Math.min(retryDelay * 2, 30000);
