@@ -67,7 +67,14 @@ clean:
 # and SQL queries per page against a small baseline measured in the same run. E.g. BENCH_ARGS="--repeat 10".
 BENCH_DB ?= omnidesk_bench
 BENCH_ARGS ?=
-.PHONY: benchmark
+BENCH_REDIS ?= redis://127.0.0.1:6379/14
+.PHONY: benchmark bench
 benchmark: install services
-	@psql -h 127.0.0.1 -U postgres -tc "select 1 from pg_database where datname='$(BENCH_DB)'" | grep -q 1 || createdb -h 127.0.0.1 -U postgres $(BENCH_DB)
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_DB) $(PY) manage.py benchmark inbox $(BENCH_ARGS)
+
+# The pipeline against this machine's ceilings (docs/performance.md): real gunicorn, uvicorn and Celery processes,
+# a local WhatsApp peer, 50 dashboards; then the pages at 10k/100k/1M messages. E.g. BENCH_ARGS="--inbound 5000".
+bench: install services
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_DB) REDIS_URL=$(BENCH_REDIS) OMNIDESK_REDIS_PREFIX=bench \
+	  $(PY) manage.py benchmark pipeline $(BENCH_ARGS)
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_DB) $(PY) manage.py benchmark inbox

@@ -501,8 +501,9 @@ def _mb(size: int) -> str:
     return f"{size / 1024 / 1024:,.0f} MB"
 
 
-def report(small: Dataset, large: Dataset, small_results: list[PageResult], large_results: list[PageResult],
-           *, repeat: int, warmup: int, out: Out, show_queries: bool = False) -> None:
+def report(datasets: Sequence[Dataset], results: Sequence[list[PageResult]], *, repeat: int, warmup: int, out: Out,
+           show_queries: bool = False) -> None:
+    """One row per page: queries, then median and p95 at each scale, then largest/smallest ratios."""
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         server = cursor.fetchone()[0]
@@ -511,58 +512,66 @@ def report(small: Dataset, large: Dataset, small_results: list[PageResult], larg
     out(f"Inbox benchmark: PostgreSQL {server}, {os.cpu_count()} CPUs, CONN_MAX_AGE={max_age}, DEBUG={settings.DEBUG}; "
         f"{repeat} requests per page after {warmup} warm-ups, in-process (Django test client)")
     out("")
-    header = (f"{'page':<32} {'rows':>5} {'queries':>9} {'small med':>10} {'small p95':>10} {'large med':>10} "
-              f"{'large p95':>10} {'x med':>6} {'x p95':>6} {'SQL ms s/L':>13}")
+    scale_columns = "".join(f" {_short(d.scale.messages) + ' med':>10} {'p95':>6}" for d in datasets)
+    header = f"{'page':<32} {'rows':>5} {'queries':>9}{scale_columns} {'x med':>6} {'x p95':>6}"
     out(header)
     out("-" * len(header))
-    for s, big in zip(small_results, large_results):
-        queries = f"{s.queries}" if s.queries == big.queries else f"{s.queries}->{big.queries}!"
-        out(f"{big.page.label:<32} {big.rows:>5} {queries:>9} {s.median_ms:>10.1f} {s.p95_ms:>10.1f} "
-            f"{big.median_ms:>10.1f} {big.p95_ms:>10.1f} {big.median_ms / s.median_ms:>5.2f}x "
-            f"{big.p95_ms / s.p95_ms:>5.2f}x {s.db_ms:>6.1f}/{big.db_ms:<6.1f}")
-    out("(times in ms; rows = inbox rows + thread messages shown; x = large/small; SQL ms = total SQL time of the "
-        "counted request)")
+    small_results, large_results = results[0], results[-1]
+    for index, big in enumerate(large_results):
+        row = [r[index] for r in results]
+        counts = sorted({r.queries for r in row})
+        queries = f"{counts[0]}" if len(counts) == 1 else "->".join(str(r.queries) for r in row) + "!"
+        times = "".join(f" {r.median_ms:>10.1f} {r.p95_ms:>6.1f}" for r in row)
+        s = small_results[index]
+        out(f"{big.page.label:<32} {big.rows:>5} {queries:>9}{times} {big.median_ms / s.median_ms:>5.2f}x "
+            f"{big.p95_ms / s.p95_ms:>5.2f}x")
+    out("(times in ms, per scale in messages; rows = inbox rows + thread messages shown; x = largest/smallest)")
     out("")
-    same = all(s.queries == big.queries for s, big in zip(small_results, large_results))
+    same = all(len({r[i].queries for r in results}) == 1 for i in range(len(large_results)))
     by_label = {r.page.label: r for r in large_results}
     short, long = by_label[f"ticket, {SHORT_THREAD} messages"], by_label[f"ticket, {LONG_THREAD} messages"]
-    out(f"Queries per page equal for {small.scale.tickets:,} and {large.scale.tickets:,} tickets: "
-        f"{'yes' if same else 'NO'}")
+    out("Queries per page equal at every scale (" + ", ".join(f"{d.scale.messages:,}" for d in datasets)
+        + f" messages): {'yes' if same else 'NO'}")
     out(f"Queries for a thread of {SHORT_THREAD} vs {LONG_THREAD} messages: {short.queries} vs {long.queries} "
         f"({'does not grow' if short.queries == long.queries else 'GROWS with the rows shown'})")
     total, tables = database_size()
-    out(f"Database size after the large seed: {_mb(total)} ("
+    out(f"Database size after the largest seed: {_mb(total)} ("
         + ", ".join(f"{name} {_mb(size)}" for name, size in tables.items()) + ")")
-    for dataset in (small, large):
+    for dataset in datasets:
         t = dataset.timings
         out(f"Seed {dataset.scale.label}: {dataset.scale.tickets:,} tickets, {dataset.scale.messages:,} messages, "
             f"{dataset.contacts:,} residents, {dataset.attachments:,} attachments in {sum(t.values()):.1f} s "
             f"(setup {t['setup']:.1f} s, COPY {t['copy']:.1f} s, vacuum+analyze {t['vacuum_analyze']:.1f} s)")
     if show_queries:
         out("")
-        out("Slowest SQL of each page (large dataset, counted request):")
+        out("Slowest SQL of each page (largest dataset, counted request):")
         for result in large_results:
             out(f"  {result.page.label}:")
             for ms, sql in result.slowest_sql:
                 out(f"    {ms:7.1f} ms  {sql[:300]}")
 
 
-def run(*, tickets: int, messages: int, small_tickets: int, small_messages: int, repeat: int, warmup: int,
-        seed_value: int, out: Out, show_queries: bool = False) -> tuple[list[PageResult], list[PageResult]]:
-    """Baseline first (small dataset), then the large one, in the same database; prints the comparison."""
+def _short(count: int) -> str:
+    if count >= 1_000_000 and count % 1_000_000 == 0:
+        return f"{count // 1_000_000}M"
+    return f"{count // 1000}k" if count >= 1000 and count % 1000 == 0 else str(count)
+
+
+def run(*, scales: Sequence[Scale], repeat: int, warmup: int, seed_value: int, out: Out,
+        show_queries: bool = False) -> list[list[PageResult]]:
+    """Each scale in turn, smallest first, in the same database (reseeded each time); prints the comparison."""
     minimum = SHORT_THREAD + LONG_THREAD
-    for label, t, m in (("small", small_tickets, small_messages), ("large", tickets, messages)):
-        if t < 20 or m < t + minimum:
-            raise ValueError(f"The {label} dataset needs at least 20 tickets and {minimum} messages more than tickets.")
-    out(f"Seeding the baseline: {small_tickets:,} tickets, {small_messages:,} messages …")
-    reset()
-    small = seed(Scale("small", small_tickets, small_messages), seed=seed_value, out=out)
-    out("Measuring the baseline …")
-    small_results = measure(small, repeat=repeat, warmup=warmup)
-    out(f"Seeding the large dataset: {tickets:,} tickets, {messages:,} messages …")
-    reset()
-    large = seed(Scale("large", tickets, messages), seed=seed_value, out=out)
-    out("Measuring the large dataset …")
-    large_results = measure(large, repeat=repeat, warmup=warmup)
-    report(small, large, small_results, large_results, repeat=repeat, warmup=warmup, out=out, show_queries=show_queries)
-    return small_results, large_results
+    for scale in scales:
+        if scale.tickets < 20 or scale.messages < scale.tickets + minimum:
+            raise ValueError(f"The {scale.label} dataset needs at least 20 tickets and {minimum} messages more than "
+                             f"tickets.")
+    datasets, results = [], []
+    for scale in sorted(scales, key=lambda s: s.messages):
+        out(f"Seeding {scale.label}: {scale.tickets:,} tickets, {scale.messages:,} messages …")
+        reset()
+        dataset = seed(scale, seed=seed_value, out=out)
+        out(f"Measuring {scale.label} …")
+        datasets.append(dataset)
+        results.append(measure(dataset, repeat=repeat, warmup=warmup))
+    report(datasets, results, repeat=repeat, warmup=warmup, out=out, show_queries=show_queries)
+    return results

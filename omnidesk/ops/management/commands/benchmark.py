@@ -43,15 +43,26 @@ class Command(BaseCommand):
             "only runs on a database whose name contains 'bench'.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("benchmark", choices=["inbox"], help="What to benchmark.")
-        parser.add_argument("--tickets", type=int, default=100_000, help="Tickets in the large dataset.")
-        parser.add_argument("--messages", type=int, default=1_000_000, help="Messages in the large dataset.")
-        parser.add_argument("--small-tickets", type=int, default=1_000, help="Tickets in the baseline dataset.")
-        parser.add_argument("--small-messages", type=int, default=10_000, help="Messages in the baseline dataset.")
+        parser.add_argument("benchmark", choices=["inbox", "pipeline"],
+                            help="inbox: pages at scale; pipeline: ingest, dashboards and delivery against ceilings.")
+        parser.add_argument("--scales", default="1000:10000,10000:100000,100000:1000000",
+                            help="Inbox: datasets as TICKETS:MESSAGES, comma-separated (default 10k, 100k, 1M messages).")
         parser.add_argument("--repeat", type=int, default=30, help="Timed requests per page.")
         parser.add_argument("--warmup", type=int, default=3, help="Untimed requests per page first.")
         parser.add_argument("--seed", type=int, default=20261128, help="Random seed, for the same data every run.")
         parser.add_argument("--show-queries", action="store_true", help="Also print each page's slowest SQL.")
+        pipeline = parser.add_argument_group("pipeline")
+        pipeline.add_argument("--inbound", type=int, default=20_000, help="Webhooks in the full-speed run.")
+        pipeline.add_argument("--concurrency", type=int, default=32, help="Concurrent webhook requests.")
+        pipeline.add_argument("--residents", type=int, default=5_000, help="Distinct residents writing.")
+        pipeline.add_argument("--dashboards", type=int, default=50, help="Connected dashboard websockets.")
+        pipeline.add_argument("--paced-rate", type=float, default=100.0, help="Webhooks per second in the paced run.")
+        pipeline.add_argument("--paced-seconds", type=float, default=30.0, help="Length of the paced run.")
+        pipeline.add_argument("--outbound", type=int, default=5_000, help="Agent replies delivered.")
+        pipeline.add_argument("--web-workers", type=int, default=2, help="gunicorn sync workers.")
+        pipeline.add_argument("--ws-workers", type=int, default=1, help="uvicorn processes for websockets.")
+        pipeline.add_argument("--worker-pool", choices=["threads", "prefork"], default="threads", help="Celery pool.")
+        pipeline.add_argument("--worker-concurrency", type=int, default=16, help="Celery worker threads or processes.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = str(connection.settings_dict.get("NAME") or "")
@@ -63,14 +74,33 @@ class Command(BaseCommand):
         if _create_database_if_missing():
             self.stdout.write(f"Created database {name}.")
         call_command("migrate", interactive=False, verbosity=0)
+        if options["benchmark"] == "pipeline":
+            self._pipeline(options)
+            return
         from omnidesk.ops.benchmarks import inbox
 
         try:
-            inbox.run(tickets=options["tickets"], messages=options["messages"], small_tickets=options["small_tickets"],
-                      small_messages=options["small_messages"], repeat=options["repeat"], warmup=options["warmup"],
-                      seed_value=options["seed"], out=self._write, show_queries=options["show_queries"])
+            scales = [inbox.Scale(f"{int(m):,} messages", int(t), int(m))
+                      for t, m in (part.split(":") for part in options["scales"].split(","))]
+            inbox.run(scales=scales, repeat=options["repeat"], warmup=options["warmup"], seed_value=options["seed"],
+                      out=self._write, show_queries=options["show_queries"])
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+
+    def _pipeline(self, options: dict[str, Any]) -> None:
+        from django.conf import settings
+
+        from omnidesk.ops.benchmarks.pipeline import Plan, run
+        from omnidesk.ops.benchmarks.stack import Shape
+
+        if not settings.REDIS_URL:
+            raise CommandError("The pipeline benchmark needs Redis: set REDIS_URL (make bench does).")
+        plan = Plan(inbound=options["inbound"], concurrency=options["concurrency"], residents=options["residents"],
+                    dashboards=options["dashboards"], paced_rate=options["paced_rate"],
+                    paced_seconds=options["paced_seconds"], outbound=options["outbound"])
+        shape = Shape(web_workers=options["web_workers"], ws_workers=options["ws_workers"],
+                      worker_pool=options["worker_pool"], worker_concurrency=options["worker_concurrency"])
+        run(plan=plan, shape=shape, out=self._write)
 
     def _write(self, line: str) -> None:
         self.stdout.write(line)

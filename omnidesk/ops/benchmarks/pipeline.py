@@ -1,0 +1,349 @@
+"""The pipeline against this machine's own ceilings, measured in one run (docs/performance.md).
+
+Shape: webhooks and pages on gunicorn (WSGI), websockets on uvicorn (ASGI), a Celery worker; PostgreSQL and Redis;
+a local WhatsApp Graph API peer. Ceilings first (a one-INSERT view on the same server, PostgreSQL insert
+transactions, channel-layer group sends, Celery no-op tasks), then inbound at full speed and paced with dashboards
+connected, then outbound. On a shared, noisy machine only the ratios within one run are comparable.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection, transaction
+
+from channels_plugins.whatsapp.peer import GraphPeer
+from omnidesk.ops.benchmarks import ceiling
+from omnidesk.ops.benchmarks.load import Dashboards, DashboardSpec, LoadResult, Request, percentile, post_all
+from omnidesk.ops.benchmarks.stack import Shape, Stack
+
+Out = Callable[[str], None]
+PREFIX = "bench "
+
+
+@dataclass(frozen=True)
+class Plan:
+    inbound: int = 20_000
+    concurrency: int = 32
+    residents: int = 5_000
+    dashboards: int = 50
+    paced_rate: float = 100.0
+    paced_seconds: float = 30.0
+    outbound: int = 5_000
+    ceiling_requests: int = 5_000
+    settle_seconds: float = 10.0
+
+
+@dataclass
+class Row:
+    what: str
+    figure: str
+    detail: str = ""
+    ratio: str = ""
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+
+    def add(self, what: str, figure: str, detail: str = "", ratio: str = "") -> None:
+        self.rows.append(Row(what, figure, detail, ratio))
+
+    def print(self, out: Out) -> None:
+        widths = [max(len(getattr(r, f)) for r in [Row("what", "figure", "detail", "ratio to ceiling"), *self.rows])
+                  for f in ("what", "figure", "ratio", "detail")]
+        header = Row("what", "figure", "detail", "ratio to ceiling")
+        for row in [header, None, *self.rows]:
+            if row is None:
+                out("-" * (sum(widths) + 6))
+                continue
+            out(f"{row.what:<{widths[0]}}  {row.figure:>{widths[1]}}  {row.ratio:>{widths[2]}}  {row.detail}")
+
+
+class TimedPeer(GraphPeer):
+    """The Graph API peer, noting when each of our messages arrived."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.arrived: dict[str, float] = {}
+
+    def _on_messages(self, request: Any, version: str, number_id: str) -> Any:
+        arrived = time.monotonic()
+        response = super()._on_messages(request, version, number_id)
+        body = request.get_json(silent=True) or {}
+        text = (body.get("text") or {}).get("body", "")
+        if text.startswith(PREFIX):
+            self.arrived.setdefault(text, arrived)
+        return response
+
+
+# --- ceilings -----------------------------------------------------------------------------------
+def insert_view_ceiling(env: dict[str, str], shape: Shape, plan: Plan) -> LoadResult:
+    ceiling.create_table()
+    with Stack(shape=shape, env={**env, "DJANGO_SETTINGS_MODULE": "omnidesk.ops.benchmarks.ceiling"},
+               services=("web",)) as stack:
+        body = json.dumps({"object": "whatsapp_business_account", "text": "x" * 300}).encode()
+        requests_ = [Request("/insert", body, {"Content-Type": "application/json"}, "")] * plan.ceiling_requests
+        post_all(stack.web_url, requests_[:200], concurrency=plan.concurrency)  # warm-up
+        return post_all(stack.web_url, requests_, concurrency=plan.concurrency)
+
+
+def postgres_ceiling(seconds: float = 3.0, clients: int = 4) -> float:
+    """Single-row INSERT transactions per second with `clients` connections (synchronous commit, as configured)."""
+    params = connection.get_connection_params()
+    dsn = {k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port") and v}
+    counts = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def client(index: int) -> None:
+        with psycopg.connect(**dsn, autocommit=True) as conn:
+            while time.monotonic() < stop:
+                conn.execute(f"INSERT INTO {ceiling.TABLE} (body) VALUES ('x')")
+                counts[index] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.monotonic() - started)
+
+
+def group_send_ceiling(sends: int = 5_000) -> float:
+    """channels-redis group_send per second from one sender to a group with one member that keeps reading."""
+    from channels.layers import get_channel_layer
+
+    async def run() -> float:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add("bench-ceiling", channel)
+        received = 0
+
+        async def drain() -> None:
+            nonlocal received
+            while received < sends:
+                await layer.receive(channel)
+                received += 1
+
+        reader = asyncio.create_task(drain())
+        started = time.monotonic()
+        for i in range(sends):
+            await layer.group_send("bench-ceiling", {"type": "bench", "i": i})
+        elapsed = time.monotonic() - started
+        try:
+            await asyncio.wait_for(reader, timeout=5)
+        except asyncio.TimeoutError:
+            reader.cancel()
+        await layer.group_discard("bench-ceiling", channel)
+        return sends / elapsed
+
+    return asyncio.run(run())
+
+
+def celery_ceiling(tasks: int = 3_000, timeout: float = 120) -> float:
+    """No-op tasks completed per second by the running worker (each counts itself in Redis)."""
+    from django.core.cache import cache
+
+    from omnidesk.ops.tasks import bench_tick
+
+    key = f"bench-tick-{os.getpid()}-{time.monotonic_ns()}"
+    cache.set(key, 0, timeout=600)
+    started = time.monotonic()
+    for _ in range(tasks):
+        bench_tick.delay(key)
+    deadline = started + timeout
+    while (cache.get(key) or 0) < tasks and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return (cache.get(key) or 0) / (time.monotonic() - started)
+
+
+# --- the pipeline -------------------------------------------------------------------------------
+def _setup(peer: TimedPeer) -> tuple[Any, Any, Any]:
+    from omnidesk.channel_accounts.services import channel_account_create
+    from omnidesk.ops.benchmarks.inbox import reset
+    from omnidesk.tenants.models import Role
+    from omnidesk.tenants.services import agent_create, municipality_create
+
+    reset()
+    municipality = municipality_create(slug="bench", name="Gemeente Bench")
+    account = channel_account_create(municipality=municipality, plugin_key="whatsapp", name="WhatsApp",
+                                     config=peer.account_config())
+    agent, _password = agent_create(municipality=municipality, username="bench-agent", role=Role.AGENT)
+    return municipality, account, agent
+
+
+def _session_cookie(user: Any) -> str:
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def _webhooks(peer: GraphPeer, account: Any, plan: Plan, count: int, tag: str) -> list[Request]:
+    requests_ = []
+    for i in range(count):
+        resident = f"3161{(i % plan.residents):07d}"
+        text = f"{PREFIX}{tag}-{i}"
+        body = json.dumps(peer.inbound(resident, text=text, name=f"Inwoner {i % plan.residents}")).encode()
+        digest = hmac.new(peer.app_secret.encode(), body, hashlib.sha256).hexdigest()
+        requests_.append(Request(f"/webhooks/{account.public_id}/", body,
+                                 {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={digest}"}, text))
+    return requests_
+
+
+@dataclass
+class Delivery:
+    latencies_ms: list[float]
+    expected: int
+    received: int
+    recovered: int
+    catch_ups: int
+
+    @property
+    def lost(self) -> int:
+        return self.expected - self.received
+
+
+def _delivery(load: LoadResult, collected: dict[str, Any], clients: int) -> Delivery:
+    latencies = []
+    received = 0
+    for arrivals in collected["arrivals"]:
+        for marker, at in arrivals.items():
+            sent = load.sent_at.get(marker)
+            if sent is not None:
+                latencies.append((at - sent) * 1000)
+                received += 1
+    return Delivery(latencies, expected=len(load.latencies_ms) * clients, received=received,
+                    recovered=collected["recovered"], catch_ups=collected["catch_ups"])
+
+
+def _wait_settled(dashboards: Dashboards, load: LoadResult, clients: int, settle: float) -> dict[str, Any]:
+    deadline = time.monotonic() + settle
+    while True:
+        collected = dashboards.collect()
+        if _delivery(load, collected, clients).lost <= 0 or time.monotonic() > deadline:
+            return collected
+        time.sleep(0.5)
+
+
+def _count_messages(municipality: Any) -> int:
+    from omnidesk.tickets.models import Direction, Message
+
+    return Message.objects.filter(municipality=municipality, direction=Direction.INBOUND).count()
+
+
+def _outbound(municipality: Any, agent: Any, peer: TimedPeer, count: int, timeout: float = 300) -> tuple[float, list[float], int]:
+    from omnidesk.tickets.models import Ticket
+    from omnidesk.tickets.services import reply_create
+
+    tickets = list(Ticket.objects.filter(municipality=municipality).select_related(
+        "channel_account", "municipality", "identity")[:count])
+    if not tickets:
+        raise RuntimeError("no tickets to reply to: the inbound phase stored nothing")
+    queued_at: dict[str, float] = {}
+    with transaction.atomic():
+        for i in range(count):
+            text = f"{PREFIX}out-{i}"
+            reply_create(ticket=tickets[i % len(tickets)], author=agent, text=text)
+        # Every reply's task is sent to the broker when this commits; the clock starts there.
+        transaction.on_commit(lambda: queued_at.setdefault("t", time.monotonic()))
+    started = queued_at["t"]
+    deadline = started + timeout
+    while len(peer.arrived) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    arrivals = sorted(peer.arrived.values())
+    finished = arrivals[-1] if arrivals else time.monotonic()
+    latencies = [(at - started) * 1000 for at in arrivals]
+    return len(arrivals) / max(1e-9, finished - started), latencies, count - len(arrivals)
+
+
+def _ms(values: list[float]) -> str:
+    return (f"p50 {percentile(values, .5):.0f} / p95 {percentile(values, .95):.0f} / p99 {percentile(values, .99):.0f}"
+            f" / max {max(values):.0f} ms") if values else "no samples"
+
+
+def run(*, plan: Plan, shape: Shape, out: Out) -> Report:
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the peer's access log, one line per send
+    report = Report()
+    env = {**os.environ, "OMNIDESK_TASKS_EAGER": "0", "OMNIDESK_LOG_LEVEL": "WARNING", "OMNIDESK_DEBUG": "0"}
+    env["DJANGO_SETTINGS_MODULE"] = "omnidesk.settings"
+
+    out(f"Shape: {shape.describe()}; {os.cpu_count()} CPUs")
+    out("Ceiling: one-INSERT view …")
+    view = insert_view_ceiling(env, shape, plan)
+    out("Ceiling: PostgreSQL inserts, channel layer …")
+    pg = postgres_ceiling()
+    layer = group_send_ceiling()
+    report.add("ceiling: one-INSERT view", f"{view.per_second:,.0f}/s",
+               f"{len(view.latencies_ms):,} requests at {plan.concurrency} concurrent; {_ms(view.latencies_ms)}")
+    report.add("ceiling: PostgreSQL 1-row tx", f"{pg:,.0f}/s", "4 clients, synchronous commit")
+    report.add("ceiling: group_send", f"{layer:,.0f}/s", "one sender, one member")
+
+    with TimedPeer() as peer:
+        municipality, account, agent = _setup(peer)
+        with Stack(shape=shape, env=env) as stack:
+            out("Ceiling: Celery no-op tasks …")
+            tasks = celery_ceiling()
+            report.add("ceiling: Celery no-op tasks", f"{tasks:,.0f}/s", f"{shape.worker_pool} x{shape.worker_concurrency}")
+            spec = DashboardSpec(url=f"{stack.ws_url}/ws/dashboard/{municipality.pk}/", cookie=_session_cookie(agent),
+                                 origin=stack.web_url, clients=plan.dashboards, prefix=PREFIX)
+            with Dashboards(spec) as dashboards:
+                out(f"Inbound: {plan.inbound:,} webhooks at {plan.concurrency} concurrent, "
+                    f"{plan.dashboards} dashboards …")
+                before = _count_messages(municipality)
+                load = post_all(stack.web_url, _webhooks(peer, account, plan, plan.inbound, "burst"),
+                                concurrency=plan.concurrency)
+                stored = _count_messages(municipality) - before
+                delivery = _delivery(load, _wait_settled(dashboards, load, plan.dashboards, plan.settle_seconds),
+                                     plan.dashboards)
+                report.add("inbound, full speed", f"{load.per_second:,.0f}/s",
+                           f"{stored:,} stored of {plan.inbound:,} ({load.failures} failed); "
+                           f"POST {_ms(load.latencies_ms)}", f"{load.per_second / view.per_second:.0%} of view")
+                report.add("  to dashboards", f"{delivery.received:,}",
+                           f"of {delivery.expected:,}; lost {delivery.lost}; {_ms(delivery.latencies_ms)}; "
+                           f"{delivery.catch_ups} catch-ups recovered {delivery.recovered}")
+
+                dashboards.reset()
+                paced_count = int(plan.paced_rate * plan.paced_seconds)
+                out(f"Inbound paced: {plan.paced_rate:.0f}/s for {plan.paced_seconds:.0f} s …")
+                paced = post_all(stack.web_url, _webhooks(peer, account, plan, paced_count, "paced"),
+                                 concurrency=plan.concurrency, rate=plan.paced_rate)
+                paced_delivery = _delivery(paced, _wait_settled(dashboards, paced, plan.dashboards, plan.settle_seconds),
+                                           plan.dashboards)
+                deliveries_per_second = plan.paced_rate * plan.dashboards
+                report.add(f"inbound paced {plan.paced_rate:.0f}/s", f"{paced.per_second:,.0f}/s",
+                           f"POST {_ms(paced.latencies_ms)}")
+                report.add("  to dashboards", f"{paced_delivery.received:,}",
+                           f"of {paced_delivery.expected:,}; lost {paced_delivery.lost}; "
+                           f"{_ms(paced_delivery.latencies_ms)}",
+                           f"{deliveries_per_second / layer:.0%} of group_send")
+
+            out(f"Outbound: {plan.outbound:,} replies …")
+            rate, latencies, missing = _outbound(municipality, agent, peer, plan.outbound)
+            report.add("outbound", f"{rate:,.0f}/s",
+                       f"{plan.outbound - missing:,} of {plan.outbound:,} delivered; queue-to-provider {_ms(latencies)}",
+                       f"{rate / tasks:.0%} of Celery")
+    out("")
+    report.print(out)
+    out("")
+    out(f"Targets: inbound >= 50% of the view ceiling; paced p99 to dashboards < 100 ms with 0 lost; "
+        f"outbound >= 500/s. Medians of POST latency: {statistics.median(load.latencies_ms):.0f} ms burst.")
+    return report

@@ -1,0 +1,118 @@
+"""The production shape on one machine, as real processes: gunicorn (webhooks, pages), uvicorn (websockets) and a
+Celery worker, all on the benchmark's database and Redis. Used by the pipeline benchmark."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Shape:
+    web_workers: int = 2  # gunicorn sync workers for webhooks and pages
+    ws_workers: int = 1  # uvicorn processes for websockets
+    worker_pool: str = "threads"  # Celery pool: delivery waits on the provider's HTTP, so threads, not processes
+    worker_concurrency: int = 16
+
+    def describe(self) -> str:
+        return (f"gunicorn {self.web_workers} sync workers (HTTP), uvicorn {self.ws_workers} process(es) (websockets), "
+                f"Celery {self.worker_pool} x{self.worker_concurrency}")
+
+
+@dataclass
+class Stack:
+    shape: Shape
+    env: dict[str, str]
+    web_port: int = 0
+    ws_port: int = 0
+    services: tuple[str, ...] = ("web", "ws", "worker")
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    logs: Path = Path("/tmp")
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ws_port}"
+
+    def start(self) -> Stack:
+        self.web_port, self.ws_port = free_port(), free_port()
+        self.env["OMNIDESK_PUBLIC_URL"] = self.web_url
+        if "web" in self.services:
+            self._spawn("web", [str(BIN / "gunicorn"), "omnidesk.wsgi:application", "--workers",
+                                str(self.shape.web_workers), "--worker-class", "sync", "--bind",
+                                f"127.0.0.1:{self.web_port}", "--backlog", "2048", "--log-level", "warning"],
+                        OMNIDESK_DB_CONN_MAX_AGE="600")
+        if "ws" in self.services:
+            self._spawn("ws", [str(BIN / "uvicorn"), "omnidesk.asgi:application", "--host", "127.0.0.1", "--port",
+                               str(self.ws_port), "--workers", str(self.shape.ws_workers), "--no-access-log",
+                               "--lifespan", "off", "--log-level", "warning"], OMNIDESK_DB_POOL="1")
+        if "worker" in self.services:
+            self._spawn("worker", [str(BIN / "celery"), "-A", "omnidesk", "worker", "--pool", self.shape.worker_pool,
+                                   "--concurrency", str(self.shape.worker_concurrency), "--without-heartbeat",
+                                   "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
+                        OMNIDESK_DB_CONN_MAX_AGE="600")
+        try:
+            if "web" in self.services:
+                self._wait_tcp(self.web_port)
+            if "ws" in self.services:
+                self._wait_tcp(self.ws_port)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    def _spawn(self, name: str, argv: list[str], **extra: str) -> None:
+        log = (self.logs / f"omnidesk-bench-{name}.log").open("wb")
+        self.processes[name] = subprocess.Popen(argv, env={**self.env, **extra}, stdout=log, stderr=subprocess.STDOUT,
+                                                start_new_session=True)
+
+    def _check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"the {name} process exited ({process.returncode}); see "
+                                   f"{self.logs / f'omnidesk-bench-{name}.log'}")
+
+    def _wait_tcp(self, port: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"port {port} did not open within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
