@@ -1,8 +1,8 @@
 """The municipality admin's view of the audit log, and its CSV export."""
 from __future__ import annotations
 
-import csv
 import json
+from collections.abc import Iterator
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from omnidesk.audit.selectors import audit_log
+from omnidesk.ops.csv_export import streaming_csv
 from omnidesk.tenants.access import role_required
 from omnidesk.tenants.models import Role
 
@@ -23,24 +24,16 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/list.html", {"page": page, "municipality": membership.municipality})
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @role_required(Role.ADMIN)
 def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     """All entries as CSV (streamed: a long log does not sit in memory)."""
     membership = request.membership  # type: ignore[attr-defined]
-    writer = csv.writer(_Echo())
 
-    def rows():  # type: ignore[no-untyped-def]
-        yield writer.writerow(["time", "actor", "action", "target_type", "target_id", "target", "changes"])
+    def rows() -> Iterator[list[str]]:
+        yield ["time", "actor", "action", "target_type", "target_id", "target", "changes"]
         for entry in audit_log(membership.municipality).iterator(chunk_size=500):
-            yield writer.writerow([timezone.localtime(entry.created_at).isoformat(), entry.actor_name, entry.action,
-                                   entry.target_type, entry.target_id, entry.target_label,
-                                   json.dumps(entry.changes, ensure_ascii=False, default=str)])
+            yield [timezone.localtime(entry.created_at).isoformat(), entry.actor_name, entry.action,
+                   entry.target_type, entry.target_id, entry.target_label,
+                   json.dumps(entry.changes, ensure_ascii=False, default=str)]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="audit-{membership.municipality.slug}.csv"'
-    return response
+    return streaming_csv(f"audit-{membership.municipality.slug}.csv", rows())

@@ -1,7 +1,6 @@
 """The municipality admin's view of who still writes to its switched-off channels, and its CSV export."""
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 
 from django import forms
@@ -11,8 +10,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from omnidesk.audit.views import _Echo  # the streaming CSV writer's pass-through file, shared with the audit export
 from omnidesk.channel_accounts.selectors import accounts_of
+from omnidesk.ops.csv_export import streaming_csv
 from omnidesk.sunset.selectors import ContactFilter, sunset_contacts, sunset_totals
 from omnidesk.tenants.access import role_required
 from omnidesk.tenants.models import Municipality, Role
@@ -66,15 +65,12 @@ def sunset_contact_export(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered contacts as CSV (streamed: years of contacts do not sit in memory)."""
     municipality = request.membership.municipality  # type: ignore[attr-defined]
     where, _form = _filter(request, municipality)
-    writer = csv.writer(_Echo())
 
-    def rows() -> Iterator[str]:
-        yield writer.writerow(["time", "channel", "channel_type", "resident_kind", "resident", "answer", "answer_error"])
+    def rows() -> Iterator[list[str]]:
+        yield ["time", "channel", "channel_type", "resident_kind", "resident", "answer", "answer_error"]
         for contact in sunset_contacts(municipality, where).iterator(chunk_size=500):
-            yield writer.writerow([timezone.localtime(contact.received_at).isoformat(), contact.channel_account.name,
-                                   contact.channel_account.plugin_key, contact.identity_kind, contact.identity_value,
-                                   contact.reply_status or "none", contact.reply_error])
+            yield [timezone.localtime(contact.received_at).isoformat(), contact.channel_account.name,
+                   contact.channel_account.plugin_key, contact.identity_kind, contact.identity_value,
+                   contact.reply_status or "none", contact.reply_error]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="sunset-{municipality.slug}.csv"'
-    return response
+    return streaming_csv(f"sunset-{municipality.slug}.csv", rows())
