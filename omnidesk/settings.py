@@ -183,6 +183,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "global_keyprefix
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
+    # The safety net: webhooks schedule a drain themselves (inbound.journal), this finds what a lost task left.
+    "drain-inbound-journal": {"task": "omnidesk.inbound.tasks.drain_journal", "schedule": 5.0},
     "poll-channel-accounts": {"task": "omnidesk.inbound.tasks.schedule_polls", "schedule": 30.0},
     "requeue-stalled-outbound": {"task": "omnidesk.outbound.tasks.requeue_stalled", "schedule": 60.0},
     "prune-realtime-events": {"task": "omnidesk.realtime.tasks.prune_events", "schedule": 3600.0},
@@ -244,6 +246,9 @@ REST_FRAMEWORK = {
 
 # --- Omnidesk ---------------------------------------------------------------------------------
 OMNIDESK = {
+    # Who stores what webhooks accepted (inbound.journal): "worker" (Celery, in batches: production) or "inline"
+    # (the webhook's own request, one at a time: the embedded default and a deploy without workers).
+    "INGEST": env.str("OMNIDESK_INGEST", default="inline"),
     # Attachments (inbound, fetched from providers, or uploaded) above this size are refused.
     "MAX_ATTACHMENT_BYTES": env.int("OMNIDESK_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024),
     # Webhook bodies above this size are refused with 413 before they are read.

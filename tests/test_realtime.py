@@ -243,6 +243,7 @@ def test_connecting_without_after_sends_no_catch_up(municipality, agent, account
 # --- the HTTP catch-up endpoint ------------------------------------------------------------------------------
 def test_http_catch_up_is_for_members_only(municipality, agent, account):
     assert post_sandbox(Client(), account, {"id": "m1", "text": "Geheim"}).status_code == 200
+    assert relay.drain()
 
     anonymous = Client().get("/events/?after=0")
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
@@ -269,6 +270,7 @@ def test_http_catch_up_is_scoped_by_municipality_and_ids_increase(municipality, 
     ticket = Ticket.objects.get(channel_account=account)
     reply = reply_create(ticket=ticket, author=agent, text="Antwoord hier")
     celery_app.control.purge()  # the reply's delivery task went to the broker; no worker runs in this test
+    assert relay.drain()  # catch-up serves numbered events; the relay numbers right after each commit
 
     ours, theirs = Client(), Client()
     ours.force_login(agent)

@@ -1,6 +1,7 @@
 """Writes: contacts and identities."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -14,24 +15,65 @@ from omnidesk.tenants.models import Municipality
 
 def contact_for_identity(*, municipality: Municipality, identity: IdentityRef, display_name: str = "") -> Contact:
     """The contact behind this address, created on first contact. Safe under concurrent first contacts."""
-    ref = normalise(identity)
-    found = ContactIdentity.objects.filter(municipality=municipality, kind=ref.kind, value=ref.value).select_related(
-        "contact"
-    ).first()
-    if found:
-        contact = found.contact
-        if display_name and not contact.display_name:
-            contact.display_name = display_name[:200]
-            contact.save(update_fields=["display_name"])
-        return contact
+    return identities_resolve(municipality=municipality, senders=[(identity, display_name)])[_key(identity)].contact
+
+
+def identities_resolve(
+    *, municipality: Municipality, senders: Sequence[tuple[IdentityRef, str]]
+) -> dict[tuple[str, str], ContactIdentity]:
+    """The stored identity, with its contact, of each (address, name) by normalised (kind, value): contacts are
+    created on first contact (in bulk) and get the name where they had none. Safe under concurrent first contacts."""
+    names: dict[tuple[str, str], str] = {}
+    for ref, name in senders:
+        key = _key(ref)
+        if not names.get(key):
+            names[key] = name[:200]
+    found = _stored(municipality, names)
+    missing = [key for key in names if key not in found]
+    if missing:
+        try:
+            with transaction.atomic():
+                contacts = Contact.objects.bulk_create(
+                    [Contact(municipality=municipality, display_name=names[key]) for key in missing])
+                created = ContactIdentity.objects.bulk_create([
+                    ContactIdentity(municipality=municipality, contact=contact, kind=kind, value=value)
+                    for (kind, value), contact in zip(missing, contacts)
+                ])
+            found.update(zip(missing, created))
+        except IntegrityError:  # another transaction created one of them between our read and our insert
+            for key in missing:
+                found[key] = _one(municipality, key, names[key])
+    unnamed = [(key, identity.contact) for key, identity in found.items()
+               if names[key] and not identity.contact.display_name]
+    for key, contact in unnamed:
+        contact.display_name = names[key]
+    Contact.objects.bulk_update([contact for _key, contact in unnamed], ["display_name"])
+    return found
+
+
+def _key(ref: IdentityRef) -> tuple[str, str]:
+    normalised = normalise(ref)
+    return str(normalised.kind), normalised.value
+
+
+def _stored(municipality: Municipality, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ContactIdentity]:
+    keys = set(keys)
+    rows = ContactIdentity.objects.filter(
+        municipality=municipality, kind__in={k for k, _ in keys}, value__in={v for _, v in keys}
+    ).select_related("contact")
+    return {(row.kind, row.value): row for row in rows if (row.kind, row.value) in keys}
+
+
+def _one(municipality: Municipality, key: tuple[str, str], name: str) -> ContactIdentity:
+    existing = _stored(municipality, [key]).get(key)
+    if existing is not None:
+        return existing
     try:
         with transaction.atomic():
-            contact = Contact.objects.create(municipality=municipality, display_name=display_name[:200])
-            ContactIdentity.objects.create(municipality=municipality, contact=contact, kind=ref.kind, value=ref.value)
-            return contact
+            contact = Contact.objects.create(municipality=municipality, display_name=name)
+            return ContactIdentity.objects.create(municipality=municipality, contact=contact, kind=key[0], value=key[1])
     except IntegrityError:
-        # Another request created it between our read and our insert.
-        return ContactIdentity.objects.get(municipality=municipality, kind=ref.kind, value=ref.value).contact
+        return _stored(municipality, [key])[key]
 
 
 def contact_update_name(*, municipality: Municipality, identity: IdentityRef, display_name: str) -> Contact | None:
@@ -48,9 +90,7 @@ def contact_update_name(*, municipality: Municipality, identity: IdentityRef, di
 
 def identity_for(*, municipality: Municipality, identity: IdentityRef, display_name: str = "") -> ContactIdentity:
     """The stored identity for this address (creating the contact on first contact)."""
-    ref = normalise(identity)
-    contact_for_identity(municipality=municipality, identity=ref, display_name=display_name)
-    return ContactIdentity.objects.select_related("contact").get(municipality=municipality, kind=ref.kind, value=ref.value)
+    return identities_resolve(municipality=municipality, senders=[(identity, display_name)])[_key(identity)]
 
 
 def consent_record(

@@ -1,11 +1,18 @@
-"""Celery tasks for polling plugins: thin wrappers around inbound.polling."""
+"""Celery tasks for inbound: draining the webhook journal, polling plugins, fetching media. Thin wrappers."""
 from __future__ import annotations
 
 from celery import shared_task
 
+from omnidesk.inbound.journal import drain_all
 from omnidesk.inbound.media import FetchLater, fetch_and_store
 from omnidesk.inbound.polling import poll_account, polling_account_ids
 from omnidesk.ops.retry import backoff_seconds
+
+
+@shared_task(name="omnidesk.inbound.tasks.drain_journal")
+def drain_journal() -> int:
+    """Store what webhooks accepted (inbound.journal); scheduled per burst, and by beat as the safety net."""
+    return drain_all().entries
 
 
 @shared_task(name="omnidesk.inbound.tasks.schedule_polls")

@@ -10,7 +10,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.channel_accounts.selectors import account_by_public_id, account_context
-from omnidesk.inbound.services import InvalidEvent, ingest_events
+from omnidesk.inbound.models import JournalEntry
+from omnidesk.inbound.journal import ingest_entry, inline, journal_append
+from omnidesk.inbound.services import IngestReport, InvalidEvent, validate_events
 from omnidesk.plugin_api.errors import MalformedPayload, VerificationFailed
 from omnidesk.plugin_api.events import WebhookRequest, WebhookResult
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
@@ -91,12 +93,26 @@ def webhook(request: HttpRequest, public_id: str) -> HttpResponse:
     if not account.enabled:
         return _switched_off(account, result)
     try:
-        report = ingest_events(account=account, events=result.events)
+        validate_events(result.events)
     except InvalidEvent as exc:
         return _error(400, "invalid_event", str(exc))
-    except DatabaseError:
-        logger.exception("webhook ingest failed", extra={"account": account.public_id})
-        return _error(503, "unavailable", "Temporarily unavailable; retry later.", **{"Retry-After": "30"})
+    report: IngestReport | None = IngestReport()
+    if result.events:
+        try:
+            entry = journal_append(account=account, events=result.events)
+        except DatabaseError:
+            logger.exception("webhook journal append failed", extra={"account": account.public_id})
+            return _error(503, "unavailable", "Temporarily unavailable; retry later.", **{"Retry-After": "30"})
+        # Accepted: the events are durable. Inline they are stored now, and the answer says what became of them.
+        report = _ingest_inline(entry) if inline() else None
     if result.response is not None:
         return HttpResponse(result.response.body, status=result.response.status, content_type=result.response.content_type)
-    return JsonResponse({"status": "ok", **report.as_dict()})
+    return JsonResponse({"status": "accepted"} if report is None else {"status": "ok", **report.as_dict()})
+
+
+def _ingest_inline(entry: JournalEntry) -> IngestReport | None:
+    try:
+        return ingest_entry(entry)
+    except DatabaseError:  # in the journal all the same: a drain stores it
+        logger.exception("webhook ingest postponed", extra={"entry": entry.pk})
+        return None

@@ -6,7 +6,7 @@ transactions, so a rolled-back note notifies nobody; and from channel_accounts.s
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -102,15 +102,26 @@ def notify_assigned(ticket: Ticket, assignee: AbstractBaseUser | None, actor: Ab
 
 
 def notify_inbound(message: Message) -> list[Notification]:
-    """A resident wrote: the ticket's assignee and its followers hear of it."""
-    if message.kind != Kind.MESSAGE or message.direction != Direction.INBOUND:
+    return notify_inbound_many([message])
+
+
+def notify_inbound_many(messages: Sequence[Message]) -> list[Notification]:
+    """Residents wrote: each ticket's assignee and followers hear of it (one query for all tickets' followers)."""
+    messages = [m for m in messages if m.kind == Kind.MESSAGE and m.direction == Direction.INBOUND]
+    if not messages:
         return []
-    ticket = message.ticket
-    candidates = list(TicketFollower.objects.filter(ticket=ticket).values_list("user_id", flat=True))
-    if ticket.assignee_id is not None:
-        candidates.append(ticket.assignee_id)
-    return _notify(ticket=ticket, recipient_ids=_members(ticket.municipality_id, candidates),
-                   kind=NotificationKind.MESSAGE, message=message)
+    followers: dict[int, list[int]] = {}
+    for ticket_id, user_id in TicketFollower.objects.filter(
+            ticket_id__in={m.ticket_id for m in messages}).values_list("ticket_id", "user_id"):
+        followers.setdefault(ticket_id, []).append(user_id)
+    notifications: list[Notification] = []
+    for message in messages:
+        ticket = message.ticket
+        candidates = followers.get(ticket.pk, []) + ([ticket.assignee_id] if ticket.assignee_id is not None else [])
+        if candidates:
+            notifications += _notify(ticket=ticket, recipient_ids=_members(ticket.municipality_id, candidates),
+                                     kind=NotificationKind.MESSAGE, message=message)
+    return notifications
 
 
 def notify_channel_problem(account: ChannelAccount) -> list[Notification]:

@@ -136,9 +136,16 @@ def watermark(municipality_id: int) -> int:
 
 
 def publish(*, municipality_id: int, type: str, payload: dict[str, Any]) -> Event:
-    event = Event.objects.create(municipality_id=municipality_id, type=type, payload=_jsonable(payload))
-    transaction.on_commit(lambda: _after_commit(municipality_id, [event.pk]))
-    return event
+    return publish_many(municipality_id=municipality_id, events=[(type, payload)])[0]
+
+
+def publish_many(*, municipality_id: int, events: list[tuple[str, dict[str, Any]]]) -> list[Event]:
+    """Store the events (type, payload) in order, in one statement; numbered and pushed after the commit."""
+    rows = Event.objects.bulk_create([Event(municipality_id=municipality_id, type=type, payload=_jsonable(payload))
+                                      for type, payload in events])
+    ids = [row.pk for row in rows]
+    transaction.on_commit(lambda: _after_commit(municipality_id, ids))
+    return rows
 
 
 def signal(*, municipality_id: int, type: str, payload: dict[str, Any]) -> None:

@@ -129,7 +129,8 @@ def membership_remove(*, membership: Membership, actor: Any) -> None:
     """Take someone off the municipality. The user account stays (they may work for another municipality); their
     active tickets here go back to the queue, and they leave this municipality's teams."""
     from omnidesk.tickets.models import Ticket
-    from omnidesk.tickets.services import ACTIVE_STATUSES, ticket_assign
+    from omnidesk.tickets.intake import ACTIVE_STATUSES
+    from omnidesk.tickets.services import ticket_assign
 
     membership = _locked_membership(membership)
     if membership.role == Role.ADMIN:

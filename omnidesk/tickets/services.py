@@ -11,7 +11,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,7 +26,6 @@ from omnidesk.plugin_api.events import (
     StatusUpdate,
 )
 from omnidesk.realtime.services import publish
-from omnidesk.tenants.models import Municipality
 from omnidesk.tickets.delivery import next_status
 from omnidesk.tickets.failures import failure_reason
 from omnidesk.tickets.models import (
@@ -41,10 +39,9 @@ from omnidesk.tickets.models import (
     Ticket,
 )
 from omnidesk.tickets.presenters import message_data, ticket_data, user_name
-from omnidesk.tickets.threads import ThreadHint, thread_ticket
+from omnidesk.tickets.intake import Incoming, messages_receive, preview
+from omnidesk.tickets.threads import ThreadHint
 
-PREVIEW_LENGTH = 140
-ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING)
 
 
 class DuplicateMessage(Exception):
@@ -53,17 +50,6 @@ class DuplicateMessage(Exception):
 
 class NotAllowed(Exception):
     """The action is not possible in the ticket's current state; the message says why."""
-
-
-def _preview(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= PREVIEW_LENGTH else flat[: PREVIEW_LENGTH - 1] + "…"
-
-
-def _next_ticket_number(municipality: Municipality) -> int:
-    # The row lock taken by UPDATE serialises numbering per municipality until commit.
-    Municipality.objects.filter(pk=municipality.pk).update(last_ticket_number=F("last_ticket_number") + 1)
-    return Municipality.objects.values_list("last_ticket_number", flat=True).get(pk=municipality.pk)
 
 
 def publish_ticket(ticket: Ticket, type: str = "ticket.updated") -> None:
@@ -78,62 +64,7 @@ def publish_message(message: Message, type: str = "message.created") -> None:
     )
 
 
-def _new_ticket(
-    account: ChannelAccount, contact: Contact, identity: ContactIdentity, at: datetime, related: Ticket | None = None
-) -> Ticket:
-    return Ticket.objects.create(
-        municipality=account.municipality,
-        number=_next_ticket_number(account.municipality),
-        contact=contact,
-        identity=identity,
-        channel_account=account,
-        last_activity_at=at,
-        related_ticket=related,
-        subject=related.subject if related else "",
-    )
-
-
-def _continue(ticket: Ticket, at: datetime) -> bool:
-    """Make an active or recently resolved ticket take the next message; False when it is too old for that."""
-    if ticket.status in ACTIVE_STATUSES:
-        return True
-    window = timedelta(days=ticket.municipality.reopen_window_days)
-    if ticket.status == Status.RESOLVED and ticket.resolved_at and at - ticket.resolved_at <= window:
-        ticket.status = Status.OPEN
-        ticket.resolved_at = None
-        return True
-    return False
-
-
-def ticket_for_inbound(
-    *, account: ChannelAccount, contact: Contact, identity: ContactIdentity, at: datetime, thread: ThreadHint | None = None
-) -> tuple[Ticket, bool]:
-    """The ticket an inbound message joins: the active one, a recently resolved one (reopened), or a new one.
-
-    With a `thread` (threaded channels such as email) only the thread decides: a message joins the ticket whose
-    messages it answers, if it comes from that ticket's resident; from anyone else it opens a new ticket linked
-    to that one, so one resident's reply never lands in another's ticket. No known thread: a new ticket.
-    """
-    # Lock the contact so two first messages arriving at once cannot open two tickets.
-    Contact.objects.select_for_update().filter(pk=contact.pk).first()
-    if thread is not None:
-        found = thread_ticket(account, thread)
-        if found is not None and found.contact_id == contact.pk and _continue(found, at):
-            return found, False
-        return _new_ticket(account, contact, identity, at, related=found), True
-    latest = (
-        Ticket.objects.select_for_update()
-        .filter(contact=contact, channel_account=account)
-        .exclude(status=Status.CLOSED)
-        .order_by("-created_at")
-        .first()
-    )
-    if latest and _continue(latest, at):
-        return latest, False
-    return _new_ticket(account, contact, identity, at), True
-
-
-def _store_attachment(message: Message, item: InboundAttachment) -> Attachment:
+def store_attachment(message: Message, item: InboundAttachment) -> Attachment:
     attachment = Attachment(
         municipality_id=message.municipality_id,
         message=message,
@@ -195,64 +126,18 @@ def message_receive(
     thread: ThreadHint | None = None,
     acknowledgement: str = "",
 ) -> Message:
-    """Store one inbound message. Raises DuplicateMessage when the provider id is known already.
-
-    `acknowledgement`, when given, is sent automatically if the message opens a new ticket (see acknowledge).
-    """
-    from omnidesk.hours.auto_replies import automatic_reply_text
-    from omnidesk.notifications.services import notify_inbound
-    from omnidesk.tickets.routing_rules import route_new_ticket
-
-    if provider_message_id and Message.objects.filter(
-        channel_account=account, provider_message_id=provider_message_id
-    ).exists():
+    """Store one inbound message (tickets.intake, a batch of one). Raises DuplicateMessage when the provider id is
+    known already. `acknowledgement`, when given, is sent automatically if the message opens a new ticket."""
+    if identity.contact_id != contact.pk:
+        raise ValueError("the identity is not the contact's")
+    identity.contact = contact
+    [message] = messages_receive([Incoming(
+        account=account, identity=identity, provider_message_id=provider_message_id, text=text, html=html,
+        subject=subject, sent_at=sent_at, in_reply_to=in_reply_to, attachments=attachments,
+        metadata=dict(metadata or {}), quoted_text=quoted_text, thread=thread, acknowledgement=acknowledgement,
+    )])
+    if message is None:
         raise DuplicateMessage(provider_message_id)
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            ticket, created = ticket_for_inbound(account=account, contact=contact, identity=identity, at=now,
-                                                 thread=thread)
-            message = Message.objects.create(
-                municipality_id=account.municipality_id,
-                ticket=ticket,
-                channel_account=account,
-                direction=Direction.INBOUND,
-                kind=Kind.MESSAGE,
-                text=text,
-                html=html,
-                subject=subject[:255],
-                author_contact=contact,
-                provider_message_id=provider_message_id,
-                in_reply_to=in_reply_to,
-                quoted_text=quoted_text,
-                sent_at=sent_at,
-                metadata=dict(metadata or {}),
-            )
-            for item in attachments:
-                _store_attachment(message, item)
-    except IntegrityError:
-        # A concurrent delivery of the same message won the race. Any other violation is a bug to surface, never
-        # a reason to drop the resident's message as if we had it.
-        if provider_message_id and Message.objects.filter(channel_account=account,
-                                                          provider_message_id=provider_message_id).exists():
-            raise DuplicateMessage(provider_message_id) from None
-        raise
-    if subject and not ticket.subject:
-        ticket.subject = subject[:255]
-    ticket.last_inbound_at = now
-    ticket.last_activity_at = now
-    ticket.preview = _preview(text or subject or ", ".join(a.filename for a in attachments))
-    ticket.save()
-    publish_message(message)
-    notify_inbound(message)  # before a new ticket's automatic assignment, which notifies the assignee itself
-    if created:
-        route_new_ticket(ticket=ticket, message=message)
-        publish_ticket(ticket, "ticket.created")
-        if ticket.municipality.auto_assign:
-            _auto_assign(ticket)
-        automatic = automatic_reply_text(ticket=ticket, message=message, acknowledgement=acknowledgement)
-        if automatic:
-            acknowledge(ticket=ticket, text=automatic)
     return message
 
 
@@ -340,13 +225,13 @@ def reply_create(
             subject=subject.strip()[:255] if capabilities.subject else "",
         )
         for upload in files:
-            _store_attachment(message, InboundAttachment(
+            store_attachment(message, InboundAttachment(
                 filename=upload.name or "file", content_type=upload.content_type or "application/octet-stream",
                 content=upload.read()))
         ticket.last_outbound_at = now
         ticket.last_activity_at = now
         ticket.first_response_at = ticket.first_response_at or now
-        ticket.preview = _preview(text)
+        ticket.preview = preview(text)
         if ticket.status == Status.NEW:
             ticket.status = Status.OPEN
         ticket.save()
@@ -391,7 +276,7 @@ def _system_event(ticket: Ticket, actor: AbstractBaseUser | None, event: str, **
     return message
 
 
-def _auto_assign(ticket: Ticket) -> None:
+def auto_assign(ticket: Ticket) -> None:
     """Round robin over the online agents (tickets.routing), when the municipality has it switched on."""
     from omnidesk.tickets.routing import next_agent
 

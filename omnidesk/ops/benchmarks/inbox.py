@@ -33,6 +33,7 @@ from django.utils import timezone
 from omnidesk.channel_accounts.services import channel_account_create
 from omnidesk.tenants.models import Municipality, Role, Team
 from omnidesk.tenants.services import agent_create
+from omnidesk.tickets.intake import preview
 from omnidesk.tickets.models import Tag
 
 Out = Callable[[str], None]
@@ -193,11 +194,6 @@ def _texts(rng: random.Random, sentences: Sequence[str], count: int) -> list[str
         n = rng.choices(lengths, weights)[0]
         pool.append(" ".join(rng.choice(sentences) for _ in range(n)))
     return pool
-
-
-def _preview(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= 140 else flat[:139] + "…"
 
 
 def _status(rng: random.Random, age_days: float) -> str:
@@ -383,7 +379,7 @@ def seed(scale: Scale, *, seed: int, out: Out) -> Dataset:
                 priority = rng.choices(["normal", "low", "high", "urgent"], [80, 5, 12, 3])[0]
                 ticket_rows.append((
                     ticket_id, m_id, number, contact_id, identity_id, account, status, priority, assignee, team, "",
-                    _preview(last_text), datetime.fromtimestamp(created[index], tz=UTC), end, end, last_in, last_out,
+                    preview(last_text), datetime.fromtimestamp(created[index], tz=UTC), end, end, last_in, last_out,
                     first_response, resolved_at))
                 if rng.random() < 0.1:
                     for tag in rng.sample(tags, rng.randint(1, 2)):

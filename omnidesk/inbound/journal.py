@@ -1,0 +1,164 @@
+"""The inbound journal: a webhook's events become durable with one INSERT, and are stored in batches.
+
+A webhook verifies and parses the request, appends the normalised events (`journal_append`) and answers 200: what
+the provider was told we accepted is in PostgreSQL. Storing them as contacts, tickets, messages and dashboard
+events costs some twenty statements per message one by one; `drain` stores a few hundred entries in one
+transaction with set-based statements (inbound.services.ingest_batch) and deletes them in the same transaction.
+
+Who drains (settings.OMNIDESK["INGEST"]):
+- "worker": a Celery task, scheduled once per burst (a flag in the cache) and by beat every few seconds as the
+  safety net for a task the broker lost. One drain runs at a time (an advisory lock), so one resident's messages
+  are stored in the order they were accepted.
+- "inline": the webhook's own request stores its entry right after appending it (the embedded default and most
+  tests: the ticket exists when the 200 arrives). Same code, a batch of one.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from omnidesk.channel_accounts.models import ChannelAccount
+from omnidesk.inbound.codec import decode_events, encode_events
+from omnidesk.inbound.models import JournalEntry
+from omnidesk.inbound.services import IngestReport, ingest_batch
+from omnidesk.ops.retry import backoff_seconds
+from omnidesk.plugin_api.events import InboundEvent
+
+logger = logging.getLogger(__name__)
+
+# Entries per drain transaction: large enough to make per-statement costs vanish, small enough to keep the
+# transaction (and the dashboards' wait for its events) short.
+BATCH_SIZE = 200
+MAX_ATTEMPTS = 5
+# pg_advisory_xact_lock key: "omnidesk" journal drain.
+DRAIN_LOCK = 0x6F6D6E69
+SCHEDULED_KEY = "inbound:drain-scheduled"
+# Transient: the database went away or gave up a lock; the whole batch is tried again, nobody is blamed.
+TRANSIENT = (OperationalError, InterfaceError)
+
+
+@dataclass
+class DrainReport:
+    entries: int = 0
+    failed: int = 0
+    stored: IngestReport = field(default_factory=IngestReport)
+
+
+def inline() -> bool:
+    return settings.OMNIDESK["INGEST"] == "inline"
+
+
+def journal_append(*, account: ChannelAccount, events: tuple[InboundEvent, ...]) -> JournalEntry:
+    """Make a webhook's events durable (autocommit: committed when this returns) and see that they get drained."""
+    entry = JournalEntry.objects.create(channel_account=account, events=encode_events(events))
+    if not inline():
+        transaction.on_commit(schedule_drain)
+    return entry
+
+
+def schedule_drain() -> None:
+    """Enqueue a drain unless one is queued already. A broker or cache that is down only delays: beat drains too."""
+    from omnidesk.inbound.tasks import drain_journal
+
+    try:
+        if cache.add(SCHEDULED_KEY, 1, timeout=30):
+            drain_journal.delay()
+    except Exception:  # noqa: BLE001  (redis/kombu errors vary; the entry is committed either way)
+        logger.warning("journal drain not enqueued; beat will drain")
+
+
+def drain_all(max_batches: int = 1_000) -> DrainReport:
+    """Drain until nothing is waiting (the task). Clears the scheduled flag first, so an entry appended while
+    this runs schedules a drain of its own rather than being missed."""
+    try:
+        cache.delete(SCHEDULED_KEY)
+    except Exception:  # noqa: BLE001
+        logger.warning("journal drain flag not cleared")
+    total = DrainReport()
+    for _ in range(max_batches):
+        report = drain()
+        total.entries += report.entries
+        total.failed += report.failed
+        total.stored.add(report.stored)
+        if report.entries < BATCH_SIZE:
+            break
+    return total
+
+
+def drain(limit: int = BATCH_SIZE) -> DrainReport:
+    """Store up to `limit` waiting entries in one transaction, oldest first."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DRAIN_LOCK])
+        entries = list(
+            JournalEntry.objects.select_for_update(skip_locked=True)
+            .filter(failed_at__isnull=True, available_at__lte=timezone.now()).order_by("id")[:limit]
+        )
+        return _store(entries)
+
+
+def ingest_entry(entry: JournalEntry) -> IngestReport | None:
+    """Store one entry now (inline mode); None when it could not be (it waits for a drain, with its error noted)."""
+    with transaction.atomic():
+        taken = list(JournalEntry.objects.select_for_update(skip_locked=True).filter(pk=entry.pk, failed_at__isnull=True))
+        report = _store(taken)
+    return report.stored if report.entries and not report.failed else None
+
+
+def journal_retry(entries: Sequence[JournalEntry]) -> int:
+    """An operator's retry of dead letters: they wait again, with a fresh count of attempts."""
+    count = JournalEntry.objects.filter(pk__in=[e.pk for e in entries]).update(
+        failed_at=None, attempts=0, available_at=timezone.now())
+    if count and not inline():
+        transaction.on_commit(schedule_drain)
+    return count
+
+
+def _store(entries: list[JournalEntry]) -> DrainReport:
+    """Store the entries' events and delete the entries; an entry that fails is set aside, the others go on."""
+    report = DrainReport(entries=len(entries))
+    if not entries:
+        return report
+    accounts = ChannelAccount.objects.select_related("municipality").in_bulk({e.channel_account_id for e in entries})
+    try:
+        with transaction.atomic():
+            report.stored = ingest_batch([(accounts[e.channel_account_id], decode_events(e.events)) for e in entries])
+        stored = entries
+    except TRANSIENT:
+        raise
+    except Exception:  # noqa: BLE001  one entry is bad (or a bug): find it, store the rest
+        stored = []
+        for entry in entries:
+            try:
+                with transaction.atomic():
+                    report.stored.add(ingest_batch([(accounts[entry.channel_account_id], decode_events(entry.events))]))
+                stored.append(entry)
+            except TRANSIENT:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                _set_aside(entry, exc)
+                report.failed += 1
+    JournalEntry.objects.filter(pk__in=[e.pk for e in stored]).delete()
+    return report
+
+
+def _set_aside(entry: JournalEntry, exc: Exception) -> None:
+    entry.attempts += 1
+    entry.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    now = timezone.now()
+    if entry.attempts >= MAX_ATTEMPTS:
+        entry.failed_at = now
+        logger.error("inbound journal entry given up", extra={"entry": entry.pk, "error": type(exc).__name__})
+    else:
+        entry.available_at = now + timedelta(seconds=backoff_seconds(entry.attempts))
+        logger.warning("inbound journal entry postponed", extra={"entry": entry.pk, "error": type(exc).__name__},
+                       exc_info=not isinstance(exc, ValueError))
+    entry.save(update_fields=["attempts", "last_error", "failed_at", "available_at"])
