@@ -1,5 +1,6 @@
 """PostgreSQL unavailable: webhooks answer 503 with Retry-After so the provider retries, nothing is half-written,
-/healthz says so, and the server recovers by itself; the retried webhooks are then stored once.
+/healthz says so, and the server recovers by itself; the retried webhooks are then stored once. A webhook whose
+events reached the journal before the cut got its 200: a drain stores it once the database is back.
 
 The server reaches the database through a TCP proxy (tests/faults/proxy.py) that the test cuts and restores: the
 shared PostgreSQL keeps running for everyone else.
@@ -13,6 +14,7 @@ import pytest
 import requests
 
 from omnidesk.contacts.models import ContactIdentity
+from omnidesk.inbound.journal import drain_all
 from omnidesk.tickets.models import Message, Ticket
 from tests.conftest import new_resident_id, sandbox_headers, wait_until
 from tests.factories import sandbox_account
@@ -58,7 +60,10 @@ def test_webhooks_answer_503_while_the_database_is_away_and_are_stored_once_when
     caught.join(timeout=30)
     # While it is away, every webhook is refused in a way the provider retries.
     answers += [_post(url, resident, f"m{n}") for n, resident in enumerate(residents[2:], start=2)]
-    for answer in answers:
+    caught_answer, *refused = answers
+    # Caught after its events were journaled: accepted (durable), only storing them waits for the database.
+    assert caught_answer.status_code == 200 and caught_answer.json() == {"status": "accepted"}, caught_answer.text
+    for answer in refused:
         assert answer.status_code == 503, answer.text
         assert answer.json()["error"] == "unavailable"
         assert int(answer.headers["Retry-After"]) > 0
@@ -73,6 +78,7 @@ def test_webhooks_answer_503_while_the_database_is_away_and_are_stored_once_when
     pg_proxy.restore()
     wait_until(lambda: requests.get(f"{app.url}/healthz", timeout=10).status_code == 200, timeout=30,
                message="/healthz to recover")
+    assert drain_all().stored.messages == 1, "beat's drain stores the accepted webhook"
     for n, resident in enumerate(residents):
         retried = _post(url, resident, f"m{n}")
         assert retried.status_code == 200, retried.text
