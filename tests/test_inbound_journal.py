@@ -17,7 +17,7 @@ from omnidesk.inbound.models import JournalEntry
 from omnidesk.plugin_api import IdentityKind, IdentityRef, InboundMessage
 from omnidesk.realtime.models import Event
 from omnidesk.tickets.models import Message, Ticket
-from tests.conftest import new_resident_id, post_sandbox
+from tests.conftest import new_resident_id, post_sandbox, wait_until
 from tests.factories import MunicipalityFactory, sandbox_account
 
 
@@ -129,3 +129,16 @@ def test_inline_mode_stores_in_the_request_through_the_same_journal(account):
     assert response.json()["messages"] == 1
     assert Message.objects.get().text == "Direct"
     assert not JournalEntry.objects.exists()
+
+
+@pytest.mark.stack
+def test_a_workers_listener_stores_what_webhooks_append_without_beat_or_a_task(celery_worker_factory, account):
+    """Worker mode end to end: the append's NOTIFY wakes the worker's listener; nothing else drains here."""
+    celery_worker_factory(OMNIDESK_INGEST="worker")
+    residents = [new_resident_id() for _ in range(3)]
+    for n, resident in enumerate(residents):
+        assert post_sandbox(Client(), account, {"id": f"l{n}", "text": f"Bericht {n}"}, resident).json() == {
+            "status": "accepted"}
+    wait_until(lambda: Message.objects.count() == 3 and not JournalEntry.objects.exists(), timeout=20,
+               message="the listener to drain the journal")
+    assert sorted(Ticket.objects.values_list("number", flat=True)) == [1, 2, 3]

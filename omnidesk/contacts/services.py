@@ -77,15 +77,23 @@ def _one(municipality: Municipality, key: tuple[str, str], name: str) -> Contact
 
 
 def contact_update_name(*, municipality: Municipality, identity: IdentityRef, display_name: str) -> Contact | None:
-    ref = normalise(identity)
-    found = ContactIdentity.objects.filter(municipality=municipality, kind=ref.kind, value=ref.value).select_related(
-        "contact"
-    ).first()
-    if not found or not display_name or found.contact.display_name == display_name:
-        return found.contact if found else None
-    found.contact.display_name = display_name[:200]
-    found.contact.save(update_fields=["display_name"])
-    return found.contact
+    return contacts_rename(municipality=municipality, names=[(identity, display_name)]).get(_key(identity))
+
+
+def contacts_rename(
+    *, municipality: Municipality, names: Sequence[tuple[IdentityRef, str]]
+) -> dict[tuple[str, str], Contact]:
+    """The names residents go by now (a provider's profile): the last name per address wins; unknown addresses are
+    skipped. Returns the contacts found, by normalised (kind, value)."""
+    latest = {_key(ref): name[:200] for ref, name in names}
+    found = _stored(municipality, latest)
+    renamed = []
+    for key, identity in found.items():
+        if latest[key] and identity.contact.display_name != latest[key]:
+            identity.contact.display_name = latest[key]
+            renamed.append(identity.contact)
+    Contact.objects.bulk_update(renamed, ["display_name"])
+    return {key: identity.contact for key, identity in found.items()}
 
 
 def identity_for(*, municipality: Municipality, identity: IdentityRef, display_name: str = "") -> ContactIdentity:

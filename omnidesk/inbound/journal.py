@@ -6,9 +6,9 @@ events costs some twenty statements per message one by one; `drain` stores a few
 transaction with set-based statements (inbound.services.ingest_batch) and deletes them in the same transaction.
 
 Who drains (settings.OMNIDESK["INGEST"]):
-- "worker": a Celery task, scheduled once per burst (a flag in the cache) and by beat every few seconds as the
-  safety net for a task the broker lost. One drain runs at a time (an advisory lock), so one resident's messages
-  are stored in the order they were accepted.
+- "worker": each Celery worker process's listener thread, woken by the NOTIFY a trigger sends for every append
+  (inbound/listener.py), and beat's drain task every few seconds as the safety net. One drain runs at a time (an
+  advisory lock), so one resident's messages are stored in the order they were accepted.
 - "inline": the webhook's own request stores its entry right after appending it (the embedded default and most
   tests: the ticket exists when the 200 arrives). Same code, a batch of one.
 """
@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
@@ -39,7 +38,6 @@ BATCH_SIZE = 200
 MAX_ATTEMPTS = 5
 # pg_advisory_xact_lock key: "omnidesk" journal drain.
 DRAIN_LOCK = 0x6F6D6E69
-SCHEDULED_KEY = "inbound:drain-scheduled"
 # Transient: the database went away or gave up a lock; the whole batch is tried again, nobody is blamed.
 TRANSIENT = (OperationalError, InterfaceError)
 
@@ -56,31 +54,12 @@ def inline() -> bool:
 
 
 def journal_append(*, account: ChannelAccount, events: tuple[InboundEvent, ...]) -> JournalEntry:
-    """Make a webhook's events durable (autocommit: committed when this returns) and see that they get drained."""
-    entry = JournalEntry.objects.create(channel_account=account, events=encode_events(events))
-    if not inline():
-        transaction.on_commit(schedule_drain)
-    return entry
-
-
-def schedule_drain() -> None:
-    """Enqueue a drain unless one is queued already. A broker or cache that is down only delays: beat drains too."""
-    from omnidesk.inbound.tasks import drain_journal
-
-    try:
-        if cache.add(SCHEDULED_KEY, 1, timeout=30):
-            drain_journal.delay()
-    except Exception:  # noqa: BLE001  (redis/kombu errors vary; the entry is committed either way)
-        logger.warning("journal drain not enqueued; beat will drain")
+    """Make a webhook's events durable (autocommit: committed when this returns); the insert wakes the listeners."""
+    return JournalEntry.objects.create(channel_account=account, events=encode_events(events))
 
 
 def drain_all(max_batches: int = 1_000) -> DrainReport:
-    """Drain until nothing is waiting (the task). Clears the scheduled flag first, so an entry appended while
-    this runs schedules a drain of its own rather than being missed."""
-    try:
-        cache.delete(SCHEDULED_KEY)
-    except Exception:  # noqa: BLE001
-        logger.warning("journal drain flag not cleared")
+    """Drain until nothing is waiting (the listener, the beat task)."""
     total = DrainReport()
     for _ in range(max_batches):
         report = drain()
@@ -115,10 +94,12 @@ def ingest_entry(entry: JournalEntry) -> IngestReport | None:
 
 def journal_retry(entries: Sequence[JournalEntry]) -> int:
     """An operator's retry of dead letters: they wait again, with a fresh count of attempts."""
+    from omnidesk.inbound.listener import notify_listeners
+
     count = JournalEntry.objects.filter(pk__in=[e.pk for e in entries]).update(
         failed_at=None, attempts=0, available_at=timezone.now())
     if count and not inline():
-        transaction.on_commit(schedule_drain)
+        transaction.on_commit(notify_listeners)
     return count
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.db import transaction
 
@@ -11,7 +12,7 @@ from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.channel_accounts.selectors import account_context
 from omnidesk.contacts.models import ContactIdentity
 from omnidesk.contacts.normalise import InvalidIdentity, normalise
-from omnidesk.contacts.services import consent_record, contact_update_name, identities_resolve, identity_for
+from omnidesk.contacts.services import consent_record, contacts_rename, identities_resolve, identity_for
 from omnidesk.plugin_api.events import (
     ConsentChange,
     InboundEvent,
@@ -22,6 +23,7 @@ from omnidesk.plugin_api.events import (
 )
 from omnidesk.plugin_api.adapter import ChannelAdapter
 from omnidesk.plugin_api.registry import get_adapter
+from omnidesk.tenants.models import Municipality
 from omnidesk.tickets.threads import ThreadHint
 from omnidesk.tickets.intake import Incoming, messages_receive
 from omnidesk.tickets.services import consent_noted, delivery_status_record, reaction_record
@@ -78,31 +80,55 @@ def _incoming(account: ChannelAccount, event: InboundMessage, identity: ContactI
     )
 
 
-class _Messages:
-    """Consecutive messages of a batch, stored together (tickets.intake) when another kind of event or the end of
-    the batch comes: order is kept, and the residents of a municipality are looked up in one go."""
+class _Pending:
+    """The events of a batch that can wait and be stored together: messages (tickets.intake), residents' names
+    and delivery statuses. They are stored when an event that depends on them comes (a reaction to a message, an
+    opt-out) and at the end of the batch; each kind keeps its order, and none of them depends on the others."""
 
     def __init__(self, report: IngestReport) -> None:
         self.report = report
-        self.waiting: list[tuple[ChannelAccount, InboundMessage]] = []
+        self.messages: list[tuple[ChannelAccount, InboundMessage]] = []
+        self.names: list[tuple[ChannelAccount, ProfileUpdate]] = []
+        self.statuses: list[tuple[ChannelAccount, StatusUpdate]] = []
         self.acknowledgements: dict[int, str] = {}
 
-    def add(self, account: ChannelAccount, event: InboundMessage) -> None:
-        if account.pk not in self.acknowledgements:
-            adapter = get_adapter(account.plugin_key)
-            self.acknowledgements[account.pk] = adapter.acknowledgement_text(account_context(account))
-        self.waiting.append((account, event))
+    def add(self, account: ChannelAccount, event: InboundEvent) -> bool:
+        """Take the event if it can wait; False if it must be stored now (after `flush`)."""
+        if isinstance(event, InboundMessage):
+            if account.pk not in self.acknowledgements:
+                adapter = get_adapter(account.plugin_key)
+                self.acknowledgements[account.pk] = adapter.acknowledgement_text(account_context(account))
+            self.messages.append((account, event))
+        elif isinstance(event, ProfileUpdate):
+            self.names.append((account, event))
+        elif isinstance(event, StatusUpdate):
+            self.statuses.append((account, event))
+        else:
+            return False
+        return True
 
     def flush(self) -> None:
-        if not self.waiting:
-            return
-        waiting, self.waiting = self.waiting, []
-        identities: dict[int, dict[tuple[str, str], ContactIdentity]] = {}
-        for municipality_id in {account.municipality_id for account, _ in waiting}:
-            senders = [(e.sender, e.sender_name) for a, e in waiting if a.municipality_id == municipality_id]
-            municipality = next(a.municipality for a, _ in waiting if a.municipality_id == municipality_id)
+        self._store_messages()
+        for municipality, names in _per_municipality(self.names):
             try:
-                identities[municipality_id] = identities_resolve(municipality=municipality, senders=senders)
+                contacts_rename(municipality=municipality, names=[(e.identity, e.display_name) for e in names])
+            except InvalidIdentity as exc:
+                raise InvalidEvent(str(exc)) from exc
+            self.report.profiles += len(names)
+        for account, update in self.statuses:
+            delivery_status_record(account=account, update=update)
+            self.report.statuses += 1
+        self.names, self.statuses = [], []
+
+    def _store_messages(self) -> None:
+        if not self.messages:
+            return
+        waiting, self.messages = self.messages, []
+        identities: dict[int, dict[tuple[str, str], ContactIdentity]] = {}
+        for municipality, events in _per_municipality(waiting):
+            try:
+                identities[municipality.pk] = identities_resolve(
+                    municipality=municipality, senders=[(e.sender, e.sender_name) for e in events])
             except InvalidIdentity as exc:
                 raise InvalidEvent(str(exc)) from exc
         items = []
@@ -114,6 +140,16 @@ class _Messages:
         stored = messages_receive(items)
         self.report.messages += sum(1 for m in stored if m is not None)
         self.report.duplicates += sum(1 for m in stored if m is None)
+
+
+E = TypeVar("E")
+
+
+def _per_municipality(events: list[tuple[ChannelAccount, E]]) -> list[tuple[Municipality, list[E]]]:
+    grouped: dict[int, tuple[Municipality, list[E]]] = {}
+    for account, event in events:
+        grouped.setdefault(account.municipality_id, (account.municipality, []))[1].append(event)
+    return list(grouped.values())
 
 
 def validate_events(events: tuple[InboundEvent, ...]) -> None:
@@ -135,26 +171,22 @@ def ingest_events(*, account: ChannelAccount, events: tuple[InboundEvent, ...]) 
 
 
 def ingest_batch(batch: Sequence[tuple[ChannelAccount, tuple[InboundEvent, ...]]]) -> IngestReport:
-    """Store the events of several webhooks or polls, in order, in one transaction: all of it, or nothing."""
+    """Store the events of several webhooks or polls in one transaction: all of it, or nothing. Events that
+    depend on earlier ones (a reaction, an opt-out) are stored after everything before them."""
     report = IngestReport()
-    messages = _Messages(report)
+    pending = _Pending(report)
     with transaction.atomic():
         for account, events in batch:
             for event in events:
-                if isinstance(event, InboundMessage):
-                    messages.add(account, event)
-                else:
-                    messages.flush()
-                    _ingest_other(account, event, report)
-        messages.flush()
+                if not pending.add(account, event):
+                    pending.flush()
+                    _ingest_now(account, event, report)
+        pending.flush()
     return report
 
 
-def _ingest_other(account: ChannelAccount, event: InboundEvent, report: IngestReport) -> None:
-    if isinstance(event, StatusUpdate):
-        delivery_status_record(account=account, update=event)
-        report.statuses += 1
-    elif isinstance(event, Reaction):
+def _ingest_now(account: ChannelAccount, event: InboundEvent, report: IngestReport) -> None:
+    if isinstance(event, Reaction):
         try:
             sender = normalise(event.sender)
         except InvalidIdentity as exc:
@@ -171,13 +203,5 @@ def _ingest_other(account: ChannelAccount, event: InboundEvent, report: IngestRe
                           keyword=event.keyword, at=event.occurred_at):
             consent_noted(account=account, identity=identity, opted_out=event.opted_out, keyword=event.keyword)
         report.consents += 1
-    elif isinstance(event, ProfileUpdate):
-        try:
-            contact_update_name(
-                municipality=account.municipality, identity=event.identity, display_name=event.display_name
-            )
-        except InvalidIdentity as exc:
-            raise InvalidEvent(str(exc)) from exc
-        report.profiles += 1
     else:
         raise InvalidEvent(f"unknown event type {type(event).__name__}")

@@ -1,9 +1,14 @@
 """Celery tasks for inbound: draining the webhook journal, polling plugins, fetching media. Thin wrappers."""
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
 
-from omnidesk.inbound.journal import drain_all
+from celery import shared_task
+from celery.signals import worker_ready, worker_shutdown
+from django.db import connection
+
+from omnidesk.inbound.journal import drain_all, inline
+from omnidesk.inbound.listener import JournalListener
 from omnidesk.inbound.media import FetchLater, fetch_and_store
 from omnidesk.inbound.polling import poll_account, polling_account_ids
 from omnidesk.ops.retry import backoff_seconds
@@ -11,8 +16,25 @@ from omnidesk.ops.retry import backoff_seconds
 
 @shared_task(name="omnidesk.inbound.tasks.drain_journal")
 def drain_journal() -> int:
-    """Store what webhooks accepted (inbound.journal); scheduled per burst, and by beat as the safety net."""
+    """Store what webhooks accepted (inbound.journal): beat's safety net behind the workers' listeners."""
     return drain_all().entries
+
+
+_listener: JournalListener | None = None
+
+
+@worker_ready.connect
+def _start_listening(**_kwargs: Any) -> None:
+    global _listener
+    if not inline() and connection.vendor == "postgresql":
+        _listener = JournalListener()
+        _listener.start()
+
+
+@worker_shutdown.connect
+def _stop_listening(**_kwargs: Any) -> None:
+    if _listener is not None:
+        _listener.stop()
 
 
 @shared_task(name="omnidesk.inbound.tasks.schedule_polls")

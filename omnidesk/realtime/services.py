@@ -100,9 +100,22 @@ def sequence(municipality_id: int, event_ids: Collection[int] | None = None) -> 
                 return []
         for number, event in enumerate(events, start=head + 1):
             event.seq = number
-        Event.objects.bulk_update(events, ["seq"])
+        _store_numbers(events)
         Stream.objects.filter(municipality_id=municipality_id).update(head=events[-1].seq)
     return [event_frame(event) for event in events]
+
+
+def _store_numbers(events: list[Event]) -> None:
+    if connection.vendor != "postgresql":
+        Event.objects.bulk_update(events, ["seq"])
+        return
+    # One UPDATE from two arrays: bulk_update's CASE per row costs more than the numbering itself.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{Event._meta.db_table}" AS e SET seq = n.seq FROM unnest(%s::bigint[], %s::bigint[]) AS n(id, seq) '
+            "WHERE e.id = n.id",
+            [[event.pk for event in events], [event.seq for event in events]],
+        )
 
 
 def sequence_and_push(municipality_id: int, event_ids: Collection[int] | None = None) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
@@ -23,8 +23,9 @@ from omnidesk.contacts.models import Contact, ContactIdentity
 from omnidesk.plugin_api.events import InboundAttachment
 from omnidesk.realtime.services import publish_many
 from omnidesk.tenants.models import Municipality
-from omnidesk.tickets.models import Direction, Kind, Message, Status, Ticket
+from omnidesk.tickets.models import Direction, Kind, Message, RoutingRule, Status, Ticket
 from omnidesk.tickets.presenters import message_data, ticket_data
+from omnidesk.tickets.routing_rules import active_rules, route_new_ticket
 from omnidesk.tickets.threads import ThreadHint, thread_ticket
 
 PREVIEW_LENGTH = 140
@@ -107,20 +108,19 @@ def _receive(items: Sequence[Incoming]) -> list[Message | None]:
         if ticket.pk is None and ticket not in new_tickets:
             new_tickets.append(ticket)
         tickets.append(ticket)
-    _number_and_create(new_tickets)
-    messages = _create_messages(fresh, tickets)
     touched: dict[int, Ticket] = {}
-    for item, ticket, message in zip(fresh, tickets, messages):
-        if item is None or ticket is None or message is None:
+    for item, ticket in zip(fresh, tickets):
+        if item is None or ticket is None:
             continue
         if item.subject and not ticket.subject:
             ticket.subject = item.subject[:255]
-        ticket.last_inbound_at = ticket.last_activity_at = now
+        ticket.last_inbound_at = ticket.last_activity_at = ticket.updated_at = now
         ticket.preview = preview(item.text or item.subject or ", ".join(a.filename for a in item.attachments))
-        ticket.updated_at = now
-        touched[ticket.pk] = ticket
-    Ticket.objects.bulk_update(list(touched.values()), ["status", "resolved_at", "subject", "last_inbound_at",
-                                                       "last_activity_at", "preview", "updated_at"])
+        if ticket.pk is not None:
+            touched[ticket.pk] = ticket
+    _number_and_create(new_tickets)  # with the fields above: new tickets need no update
+    messages = _create_messages(fresh, tickets)
+    _update_tickets(list(touched.values()))
     stored = [m for m in messages if m is not None]
     prefetch_related_objects(stored, "attachments")
     for municipality_id in {m.municipality_id for m in stored}:
@@ -129,12 +129,11 @@ def _receive(items: Sequence[Incoming]) -> list[Message | None]:
             for m in stored if m.municipality_id == municipality_id
         ])
     notify_inbound_many(stored)  # before a new ticket's automatic assignment, which notifies the assignee itself
-    firsts = {}
+    firsts: dict[int, tuple[Incoming, Message]] = {}
     for item, message in zip(fresh, messages):
         if item is not None and message is not None and message.ticket in new_tickets:
             firsts.setdefault(message.ticket_id, (item, message))
-    for item, message in firsts.values():
-        _welcome(message.ticket, message, item.acknowledgement)
+    _welcome(list(firsts.values()))
     return messages
 
 
@@ -211,6 +210,23 @@ def _number_and_create(tickets: list[Ticket]) -> None:
     Ticket.objects.bulk_create(tickets)
 
 
+def _update_tickets(tickets: list[Ticket]) -> None:
+    """What a batch changed on existing tickets, in one UPDATE … FROM (VALUES …): Django's bulk_update builds a
+    CASE per column and row, which costs more than the rest of the batch."""
+    if not tickets:
+        return
+    rows = [(t.pk, t.status, t.resolved_at, t.subject, t.last_inbound_at, t.preview) for t in tickets]
+    values = ", ".join(["(%s, %s, %s::timestamptz, %s, %s::timestamptz, %s)"] * len(rows))
+    table = Ticket._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" AS t SET status = v.status, resolved_at = v.resolved_at, subject = v.subject, '
+            f"last_inbound_at = v.at, last_activity_at = v.at, preview = v.preview, updated_at = v.at "
+            f"FROM (VALUES {values}) AS v(id, status, resolved_at, subject, at, preview) WHERE t.id = v.id",
+            [field for row in rows for field in row],
+        )
+
+
 def _create_messages(items: Sequence[Incoming | None], tickets: Sequence[Ticket | None]) -> list[Message | None]:
     from omnidesk.tickets.services import store_attachment
 
@@ -234,16 +250,26 @@ def _create_messages(items: Sequence[Incoming | None], tickets: Sequence[Ticket 
     return unsaved
 
 
-def _welcome(ticket: Ticket, message: Message, acknowledgement: str) -> None:
-    """A new ticket: routed, announced, assigned (round robin) and answered automatically where configured."""
+def _welcome(firsts: list[tuple[Incoming, Message]]) -> None:
+    """New tickets (with their first message): routed, announced, assigned (round robin) and answered automatically
+    where configured. Routing comes before the announcement, and the announcement before any assignment."""
     from omnidesk.hours.auto_replies import automatic_reply_text
-    from omnidesk.tickets.routing_rules import route_new_ticket
-    from omnidesk.tickets.services import acknowledge, auto_assign, publish_ticket
+    from omnidesk.tickets.services import acknowledge, auto_assign
 
-    route_new_ticket(ticket=ticket, message=message)
-    publish_ticket(ticket, "ticket.created")
-    if ticket.municipality.auto_assign:
-        auto_assign(ticket)
-    automatic = automatic_reply_text(ticket=ticket, message=message, acknowledgement=acknowledgement)
-    if automatic:
-        acknowledge(ticket=ticket, text=automatic)
+    rules: dict[int, list[RoutingRule]] = {}
+    for _item, message in firsts:
+        if message.municipality_id not in rules:
+            rules[message.municipality_id] = active_rules(message.municipality_id)
+        route_new_ticket(ticket=message.ticket, message=message, rules=rules[message.municipality_id])
+    for municipality_id in rules:
+        publish_many(municipality_id=municipality_id, events=[
+            ("ticket.created", {"ticket": ticket_data(m.ticket)}) for _item, m in firsts
+            if m.municipality_id == municipality_id
+        ])
+    for item, message in firsts:
+        ticket = message.ticket
+        if ticket.municipality.auto_assign:
+            auto_assign(ticket)
+        automatic = automatic_reply_text(ticket=ticket, message=message, acknowledgement=item.acknowledgement)
+        if automatic:
+            acknowledge(ticket=ticket, text=automatic)

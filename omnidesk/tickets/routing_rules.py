@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from omnidesk.tenants.models import Municipality, Team
 from omnidesk.tickets.models import Message, Priority, RoutingRule, Tag, Ticket
@@ -91,15 +91,19 @@ def decide(rules: list[RoutingRule], *, account_id: int, text: str) -> Routing:
 
 
 # --- the write, called by tickets.services.message_receive for every new ticket ---------------------------------
-def route_new_ticket(*, ticket: Ticket, message: Message) -> None:
-    """Set the new ticket's team, tags and priority before anyone is notified or assigned."""
+def active_rules(municipality_id: int) -> list[RoutingRule]:
+    """The municipality's active rules in order, for `route_new_ticket` (decide skips other channels' rules)."""
+    return list(RoutingRule.objects.filter(municipality_id=municipality_id, active=True)
+                .select_related("team", "tag").order_by("position", "id"))
+
+
+def route_new_ticket(*, ticket: Ticket, message: Message, rules: list[RoutingRule] | None = None) -> None:
+    """Set the new ticket's team, tags and priority before anyone is notified or assigned. `rules`: the
+    municipality's `active_rules`, when a batch of new tickets reads them once."""
     from omnidesk.tickets.services import _system_event
 
-    rules = list(
-        RoutingRule.objects.filter(municipality_id=ticket.municipality_id, active=True)
-        .filter(Q(channel_account__isnull=True) | Q(channel_account_id=ticket.channel_account_id))
-        .select_related("team", "tag").order_by("position", "id")
-    )
+    if rules is None:
+        rules = active_rules(ticket.municipality_id)
     routing = decide(rules, account_id=ticket.channel_account_id, text=f"{message.subject}\n{message.text}")
     changed: list[str] = []
     if routing.team is not None and routing.team.municipality_id == ticket.municipality_id:

@@ -284,6 +284,15 @@ def _outbound(municipality: Any, agent: Any, peer: TimedPeer, count: int, timeou
     return len(arrivals) / max(1e-9, finished - started), latencies, count - len(arrivals)
 
 
+def _cpu_used(before: dict[str, float], after: dict[str, float], seconds: float) -> tuple[str, str]:
+    """("N% of all cores", "part share …"): where the machine's time went while it ran."""
+    used = {name: after[name] - before.get(name, 0.0) for name in after}
+    capacity = seconds * (os.cpu_count() or 1)
+    parts = ", ".join(f"{name} {value / capacity:.0%}" for name, value in
+                      sorted(used.items(), key=lambda item: -item[1]))
+    return f"{sum(used.values()) / capacity:.0%}", f"of {os.cpu_count()} cores for {seconds:.1f} s: {parts}"
+
+
 def _ms(values: list[float]) -> str:
     return (f"p50 {percentile(values, .5):.0f} / p95 {percentile(values, .95):.0f} / p99 {percentile(values, .99):.0f}"
             f" / max {max(values):.0f} ms") if values else "no samples"
@@ -321,9 +330,11 @@ def run(*, plan: Plan, shape: Shape, out: Out) -> Report:
                 out(f"Inbound: {plan.inbound:,} webhooks at {plan.concurrency} concurrent, "
                     f"{plan.dashboards} dashboards …")
                 before = _count_messages(municipality)
+                cpu_before = stack.cpu_seconds()
                 load = post_all(stack.web_url, _webhooks(peer, account, plan, plan.inbound, "burst"),
                                 concurrency=plan.concurrency)
                 stored, stored_rate = _stored_per_second(municipality, before, load)
+                burst_cpu = _cpu_used(cpu_before, stack.cpu_seconds(), time.monotonic() - load.started)
                 delivery = _delivery(load, _wait_settled(dashboards, load, plan.dashboards, plan.settle_seconds),
                                      plan.dashboards)
                 report.add("inbound, full speed", f"{stored_rate:,.0f}/s",
@@ -333,6 +344,7 @@ def run(*, plan: Plan, shape: Shape, out: Out) -> Report:
                 report.add("  to dashboards", f"{delivery.received:,}",
                            f"of {delivery.expected:,}; lost {delivery.lost}; {_ms(delivery.latencies_ms)}; "
                            f"{delivery.catch_ups} catch-ups recovered {delivery.recovered}")
+                report.add("  CPU during the burst", burst_cpu[0], burst_cpu[1])
 
                 dashboards.reset()
                 paced_count = int(plan.paced_rate * plan.paced_seconds)

@@ -99,6 +99,36 @@ class Stack:
                 time.sleep(0.2)
         raise RuntimeError(f"port {port} did not open within {timeout:.0f} s")
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by each part: the stack's processes (with their children), PostgreSQL, Redis,
+        and the benchmark itself (load generator, dashboards, provider peer)."""
+        import psutil
+
+        def used(processes: list[psutil.Process]) -> float:
+            total = 0.0
+            for process in processes:
+                try:
+                    times = process.cpu_times()
+                    total += times.user + times.system
+                except psutil.Error:  # exited meanwhile
+                    pass
+            return total
+
+        def tree(pid: int) -> list[psutil.Process]:
+            try:
+                root = psutil.Process(pid)
+                return [root, *root.children(recursive=True)]
+            except psutil.Error:
+                return []
+
+        figures = {name: used(tree(process.pid)) for name, process in self.processes.items()}
+        ours = {p.pid for process in self.processes.values() for p in tree(process.pid)}
+        figures["bench"] = used([p for p in tree(os.getpid()) if p.pid not in ours])
+        servers = list(psutil.process_iter(["name"]))
+        figures["postgres"] = used([p for p in servers if (p.info["name"] or "").startswith("postgres")])
+        figures["redis"] = used([p for p in servers if (p.info["name"] or "").startswith("redis-server")])
+        return figures
+
     def stop(self) -> None:
         for process in self.processes.values():
             if process.poll() is None:

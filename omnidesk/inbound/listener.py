@@ -1,0 +1,72 @@
+"""Drains the inbound journal the moment a webhook appends to it (worker mode, PostgreSQL).
+
+A trigger NOTIFYs `omnidesk_inbound_journal` for every statement that appends (migration 0002), so appending costs
+no extra round trip. Each Celery worker process runs one listener thread that LISTENs on a connection of its own
+and drains when notified; drains run one at a time across all workers (inbound.journal's advisory lock). A listener
+that loses its connection reconnects with backoff and drains first what arrived meanwhile; beat's drain every few
+seconds covers any gap.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+import psycopg
+from django.db import close_old_connections, connection
+
+from omnidesk.inbound.journal import drain_all
+from omnidesk.ops.retry import backoff_seconds
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "omnidesk_inbound_journal"
+WAIT_SECONDS = 1.0
+
+
+def notify_listeners() -> None:
+    """Wake the listeners without appending (entries an operator put back in line)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
+
+
+class JournalListener:
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="omnidesk-journal-listener", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(**connection.get_connection_params(), autocommit=True) as listening:
+                    listening.execute(f"LISTEN {CHANNEL}")
+                    failures = 0
+                    self._drain()  # what arrived while nobody listened
+                    while not self._stop.is_set():
+                        if any(True for _ in listening.notifies(timeout=WAIT_SECONDS, stop_after=1)):
+                            # Notices already queued are covered by this drain; one arriving during it wakes the next.
+                            for _ in listening.notifies(timeout=0):
+                                pass
+                            self._drain()
+            except Exception:  # noqa: BLE001  (the database went away: listen again after a pause)
+                failures += 1
+                logger.warning("journal listener lost its connection", exc_info=True)
+                self._stop.wait(backoff_seconds(failures))
+
+    def _drain(self) -> None:
+        try:
+            drain_all()
+        except Exception:  # noqa: BLE001  (the entries stay in the journal; the next notice or beat drains them)
+            logger.exception("journal drain failed")
+        finally:
+            close_old_connections()
