@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import requests
 
 from omnidesk.plugin_api import FetchedMedia, PermanentDeliveryError, TransientDeliveryError
-from omnidesk.plugin_api.http import network_failure
+from omnidesk.plugin_api.http import network_failure, pooled_session
 
 TIMEOUT_SECONDS = (3.05, 20)
 
@@ -17,7 +17,7 @@ TIMEOUT_SECONDS = (3.05, 20)
 def call(provider: str, method: str, url: str, **kwargs: Any) -> requests.Response:
     """One HTTP request; a network failure is a TransientDeliveryError. Credentials never reach a message."""
     try:
-        return requests.request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)
+        return pooled_session().request(method, url, timeout=TIMEOUT_SECONDS, **kwargs)
     except requests.RequestException as exc:
         raise network_failure(exc, provider) from None
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import requests
 
 from omnidesk.plugin_api import AccountProblem, FetchedMedia, PermanentDeliveryError, TransientDeliveryError
-from omnidesk.plugin_api.http import network_failure
+from omnidesk.plugin_api.http import network_failure, pooled_session
 
 from channels_plugins.whatsapp.codes import BACK_OFF_SECONDS, Action, action_for, as_int, explain
 from channels_plugins.whatsapp.parsing import split_media_id
@@ -95,8 +95,8 @@ def raise_for_error(response: requests.Response) -> None:
 
 def _call(method: str, url: str, graph: Graph, **kwargs: Any) -> requests.Response:
     try:
-        response = requests.request(method, url, headers=graph.auth, timeout=TIMEOUT_SECONDS, allow_redirects=False,
-                                    **kwargs)
+        response = pooled_session().request(method, url, headers=graph.auth, timeout=TIMEOUT_SECONDS,
+                                            allow_redirects=False, **kwargs)
     except requests.RequestException as exc:
         # A timeout or a dropped connection may have delivered it: core then waits for a status naming our id.
         raise network_failure(exc, "WhatsApp") from None

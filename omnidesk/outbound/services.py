@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from omnidesk.audit.services import audit_record, diff
@@ -66,12 +66,15 @@ def _claim(message_id: int) -> Message | None:
     with transaction.atomic():
         message = (
             Message.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("ticket", "ticket__identity", "channel_account", "channel_account__municipality", "author_user")
+            # Everything sending and the dashboards' event read, in one query (see message_data, ticket_data).
+            .select_related("ticket", "ticket__identity", "ticket__contact", "ticket__channel_account",
+                            "ticket__assignee", "channel_account", "channel_account__municipality", "author_user")
             .filter(pk=message_id, delivery_status=DeliveryStatus.QUEUED)
             .first()
         )
         if message is None:
             return None
+        prefetch_related_objects([message], "attachments")
         message.delivery_status = DeliveryStatus.SENDING
         message.claimed_at = timezone.now()
         message.attempts += 1
@@ -103,6 +106,13 @@ def _thread_references(message: Message) -> tuple[str, ...]:
     return tuple(unique if len(unique) <= MAX_REFERENCES else [unique[0], *unique[-(MAX_REFERENCES - 1):]])
 
 
+def _threaded(message: Message) -> bool:
+    try:
+        return get_adapter(message.channel_account.plugin_key).capabilities.threads
+    except UnknownPlugin:
+        return False
+
+
 def _outbound(message: Message) -> OutboundMessage:
     identity = message.ticket.identity
     previous_inbound = (
@@ -127,7 +137,7 @@ def _outbound(message: Message) -> OutboundMessage:
             OutboundAttachment(filename=a.filename, content_type=a.content_type, size=a.size, url=signed_url(a))
             for a in message.attachments.all()
         ),
-        references=_thread_references(message),
+        references=_thread_references(message) if _threaded(message) else (),
         ticket_reference=str(message.ticket.number),
         cc=tuple(message.metadata.get("cc", ())),
         automatic=bool(message.metadata.get("automatic")),

@@ -1,9 +1,13 @@
-"""For plugins that call their provider with `requests`: which network failures may have delivered the request.
+"""For plugins that call their provider with `requests`: a connection pool, and which network failures may have
+delivered the request.
 
 A retry after a failure that may have delivered can reach the resident twice, so such failures say so
 (`may_have_been_sent`); core then waits for a status report naming our message id before sending again.
 """
 from __future__ import annotations
+
+import threading
+from http.cookiejar import DefaultCookiePolicy
 
 import requests
 from urllib3.exceptions import ProtocolError
@@ -22,3 +26,18 @@ def network_failure(exc: requests.RequestException, provider: str) -> TransientD
         return TransientDeliveryError(f"{provider} closed the connection before answering.", code="connection_dropped",
                                       may_have_been_sent=True)
     return TransientDeliveryError(f"{provider} could not be reached.", code="connection_error")
+
+
+_local = threading.local()
+
+
+def pooled_session() -> requests.Session:
+    """This thread's `requests.Session`, so calls to a provider reuse their connections (keep-alive) instead of
+    opening one per message. It keeps no cookies (it is shared by every account the thread serves) and no
+    credentials: pass headers and auth with each request, as before."""
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        _local.session = session
+    return session

@@ -364,10 +364,13 @@ def run(*, plan: Plan, shape: Shape, out: Out) -> Report:
                            f"{deliveries_per_second / layer:.0%} of group_send")
 
             out(f"Outbound: {plan.outbound:,} replies …")
+            cpu_before, started = stack.cpu_seconds(), time.monotonic()
             rate, latencies, missing = _outbound(municipality, agent, peer, plan.outbound)
+            outbound_cpu = _cpu_used(cpu_before, stack.cpu_seconds(), time.monotonic() - started)
             report.add("outbound", f"{rate:,.0f}/s",
                        f"{plan.outbound - missing:,} of {plan.outbound:,} delivered; queue-to-provider {_ms(latencies)}",
                        f"{rate / tasks:.0%} of Celery")
+            report.add("  CPU during delivery", outbound_cpu[0], outbound_cpu[1])
     out("")
     report.print(out)
     out("")
