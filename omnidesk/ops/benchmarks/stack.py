@@ -26,10 +26,12 @@ class Shape:
     ws_workers: int = 1  # uvicorn processes for websockets
     worker_pool: str = "threads"  # Celery pool: delivery waits on the provider's HTTP, so threads, not processes
     worker_concurrency: int = 16
+    worker_processes: int = 1  # Celery workers side by side, as replicas of the worker service
 
     def describe(self) -> str:
+        workers = f"{self.worker_processes} x " if self.worker_processes > 1 else ""
         return (f"gunicorn {self.web_workers} sync workers (HTTP), uvicorn {self.ws_workers} process(es) (websockets), "
-                f"Celery {self.worker_pool} x{self.worker_concurrency}")
+                f"Celery {workers}{self.worker_pool} x{self.worker_concurrency}")
 
 
 @dataclass
@@ -62,11 +64,12 @@ class Stack:
             self._spawn("ws", [str(BIN / "uvicorn"), "omnidesk.asgi:application", "--host", "127.0.0.1", "--port",
                                str(self.ws_port), "--workers", str(self.shape.ws_workers), "--no-access-log",
                                "--lifespan", "off", "--log-level", "warning"], OMNIDESK_DB_POOL="1")
-        if "worker" in self.services:
-            self._spawn("worker", [str(BIN / "celery"), "-A", "omnidesk", "worker", "--pool", self.shape.worker_pool,
-                                   "--concurrency", str(self.shape.worker_concurrency), "--without-heartbeat",
-                                   "--without-mingle", "--without-gossip", "--loglevel", "WARNING"],
-                        OMNIDESK_DB_CONN_MAX_AGE="600")
+        for index in range(self.shape.worker_processes if "worker" in self.services else 0):
+            name = "worker" if index == 0 else f"worker{index + 1}"
+            self._spawn(name, [str(BIN / "celery"), "-A", "omnidesk", "worker", "--pool", self.shape.worker_pool,
+                               "--concurrency", str(self.shape.worker_concurrency), "--without-heartbeat",
+                               "--without-mingle", "--without-gossip", "--loglevel", "WARNING", "-n",
+                               f"{name}@%h"], OMNIDESK_DB_CONN_MAX_AGE="600")
         try:
             if "web" in self.services:
                 self._wait_tcp(self.web_port)

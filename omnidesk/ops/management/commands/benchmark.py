@@ -63,6 +63,8 @@ class Command(BaseCommand):
         pipeline.add_argument("--ws-workers", type=int, default=1, help="uvicorn processes for websockets.")
         pipeline.add_argument("--worker-pool", choices=["threads", "prefork"], default="threads", help="Celery pool.")
         pipeline.add_argument("--worker-concurrency", type=int, default=16, help="Celery worker threads or processes.")
+        pipeline.add_argument("--worker-processes", type=int, default=1,
+                              help="Celery worker processes, each with that pool (like worker replicas).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = str(connection.settings_dict.get("NAME") or "")
@@ -99,7 +101,8 @@ class Command(BaseCommand):
                     dashboards=options["dashboards"], paced_rate=options["paced_rate"],
                     paced_seconds=options["paced_seconds"], outbound=options["outbound"])
         shape = Shape(web_workers=options["web_workers"], ws_workers=options["ws_workers"],
-                      worker_pool=options["worker_pool"], worker_concurrency=options["worker_concurrency"])
+                      worker_pool=options["worker_pool"], worker_concurrency=options["worker_concurrency"],
+                      worker_processes=options["worker_processes"])
         run(plan=plan, shape=shape, out=self._write)
 
     def _write(self, line: str) -> None:
