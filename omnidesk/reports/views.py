@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from omnidesk.ops.csv_export import spreadsheet_safe
 from omnidesk.reports.selectors import (DEFAULT_DAYS, PRESETS, Figures, Period, Report, installation_zone, last_days,
                                        seconds)
 from omnidesk.reports.selectors import report as build_report
@@ -127,11 +128,6 @@ CSV_HEADER = ["channel_id", "channel", "channel_type", "switched_off", "new_tick
               "open_backlog", "sunset_contacts"]
 
 
-def _safe(text: str) -> str:
-    """A name a spreadsheet would run as a formula ("=HYPERLINK(…)") is written as text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _csv_figures(figures: Figures) -> list[Any]:
     return ["" if cell["value"] is None else cell["value"] for cell in _cells(figures)]
 
@@ -141,7 +137,7 @@ def write_csv(response: HttpResponse, result: Report) -> None:
     writer.writerow(CSV_HEADER)
     for row in result.rows:
         account = row.account
-        writer.writerow([account.pk, _safe(account.name), account.plugin_key, int(not account.enabled),
+        writer.writerow([account.pk, spreadsheet_safe(account.name), account.plugin_key, int(not account.enabled),
                          *_csv_figures(row.figures)])
     writer.writerow(["", "total", "", "", *_csv_figures(result.total)])
 
