@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from omnidesk.channel_accounts.models import ChannelAccount
@@ -85,11 +86,36 @@ def drain(limit: int = BATCH_SIZE) -> DrainReport:
 
 
 def ingest_entry(entry: JournalEntry) -> IngestReport | None:
-    """Store one entry now (inline mode); None when it could not be (it waits for a drain, with its error noted)."""
+    """Store one entry now (inline mode); None when it could not be (it waits for a drain, with its error noted).
+
+    Entries that wait from earlier (set aside after an error, or left by a request the database dropped) get a drain
+    of their own after this one: where no beat runs (the embedded default) the next webhook is what retries them.
+    """
     with transaction.atomic():
         taken = list(JournalEntry.objects.select_for_update(skip_locked=True).filter(pk=entry.pk, failed_at__isnull=True))
         report = _store(taken)
+    if _others_waiting(entry):
+        _drain_soon()
     return report.stored if report.entries and not report.failed else None
+
+
+# An entry younger than this without attempts is most likely being stored by its own request right now.
+IN_FLIGHT = timedelta(seconds=30)
+
+
+def _others_waiting(entry: JournalEntry) -> bool:
+    now = timezone.now()
+    return JournalEntry.objects.filter(failed_at__isnull=True, available_at__lte=now).filter(
+        Q(attempts__gt=0) | Q(received_at__lt=now - IN_FLIGHT)).exclude(pk=entry.pk).exists()
+
+
+def _drain_soon() -> None:
+    from omnidesk.inbound.tasks import drain_journal
+
+    try:
+        drain_journal.delay()
+    except Exception:  # noqa: BLE001  (broker away: beat's drain, or the next webhook, tries again)
+        logger.warning("journal drain not enqueued")
 
 
 def journal_retry(entries: Sequence[JournalEntry]) -> int:

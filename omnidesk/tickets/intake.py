@@ -215,6 +215,10 @@ def _update_tickets(tickets: list[Ticket]) -> None:
     CASE per column and row, which costs more than the rest of the batch."""
     if not tickets:
         return
+    if connection.vendor != "postgresql":  # the embedded default (SQLite): few at a time, the portable way
+        Ticket.objects.bulk_update(tickets, ["status", "resolved_at", "subject", "last_inbound_at", "last_activity_at",
+                                             "preview", "updated_at"])
+        return
     rows = [(t.pk, t.status, t.resolved_at, t.subject, t.last_inbound_at, t.preview) for t in tickets]
     values = ", ".join(["(%s, %s, %s::timestamptz, %s, %s::timestamptz, %s)"] * len(rows))
     table = Ticket._meta.db_table
