@@ -144,20 +144,14 @@ def test_a_workers_listener_stores_what_webhooks_append_without_beat_or_a_task(c
     assert sorted(Ticket.objects.values_list("number", flat=True)) == [1, 2, 3]
 
 
-def test_inline_the_next_webhook_retries_an_entry_that_waits(account):
+def test_inline_the_next_webhook_retries_an_entry_that_waits(account, settings):
     """Where no beat runs (the embedded default), an entry set aside earlier is retried when the next webhook comes."""
     event = InboundMessage(provider_message_id="w-1", sender=IdentityRef(IdentityKind.VISITOR, "sandbox-wacht"),
                            sent_at=timezone.now(), text="Bleef liggen")
     JournalEntry.objects.create(channel_account=account, events=encode_events((event,)), attempts=1,
                                 available_at=timezone.now() - timedelta(seconds=1))
-    from omnidesk.celery import app
-
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True  # as on the embedded default: the drain runs in the request, after it
-    try:
-        with ingest_mode("inline"):
-            assert post_sandbox(Client(), account, {"id": "n-1", "text": "Nieuw"}).json()["messages"] == 1
-    finally:
-        app.conf.task_always_eager = eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # as on the embedded default: the drain runs in the request, after it
+    settings.OMNIDESK = {**settings.OMNIDESK, "INGEST": "inline"}
+    assert post_sandbox(Client(), account, {"id": "n-1", "text": "Nieuw"}).json()["messages"] == 1
     assert sorted(Message.objects.values_list("text", flat=True)) == ["Bleef liggen", "Nieuw"]
     assert not JournalEntry.objects.exists()
