@@ -19,7 +19,7 @@ import requests
 from omnidesk.plugin_api import AccountProblem, FetchedMedia, PermanentDeliveryError, TransientDeliveryError
 from omnidesk.plugin_api.http import network_failure, pooled_session
 
-from channels_plugins.whatsapp.codes import BACK_OFF_SECONDS, Action, action_for, as_int, explain
+from channels_plugins.whatsapp.codes import BACK_OFF_SECONDS, RECIPIENT_LIMIT_CODES, Action, action_for, as_int, explain
 from channels_plugins.whatsapp.parsing import split_media_id
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,8 @@ def raise_for_error(response: requests.Response) -> None:
     code_text = str(code) if code is not None else str(response.status_code)
     action = action_for(code, response.status_code)
     if action in (Action.RETRY, Action.BACK_OFF):
-        raise TransientDeliveryError(reason, code=code_text, retry_after=_retry_after(response, code))
+        raise TransientDeliveryError(reason, code=code_text, retry_after=_retry_after(response, code),
+                                     this_recipient_only=code in RECIPIENT_LIMIT_CODES)
     if action is Action.ALERT:
         logger.error("whatsapp account needs an administrator", extra={"meta_code": code})
         raise AccountProblem(reason, code=code_text)

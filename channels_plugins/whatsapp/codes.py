@@ -19,6 +19,8 @@ TEMPLATE_CODES = range(132000, 132017)
 
 # Sensible waits (seconds) for rate limits when Meta gives no Retry-After.
 BACK_OFF_SECONDS = {4: 60.0, 80007: 60.0, 130429: 5.0, 131048: 300.0, 131056: 60.0}
+# Limits on one business-user pair, not on the number: only that resident's message waits.
+RECIPIENT_LIMIT_CODES = frozenset({131056})
 
 EXPLANATIONS = {
     2: "WhatsApp's API is temporarily unavailable.",

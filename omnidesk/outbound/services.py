@@ -236,7 +236,9 @@ def deliver(message_id: int, *, use_breaker: bool = True) -> tuple[Outcome, floa
                 opt_out_reported_by_provider(message=message, code=exc.code)
         return Outcome.FAILED, 0.0
     except TransientDeliveryError as exc:
-        if use_breaker:
+        if exc.this_recipient_only:  # the provider works and the account may send to everyone else
+            breaker.record_success(account.pk, granted)
+        elif use_breaker:
             breaker.record_failure(account.pk, granted, retry_after=exc.retry_after, message_id=message.pk)
         if message.attempts >= settings.OMNIDESK["OUTBOUND_MAX_ATTEMPTS"]:
             with transaction.atomic():

@@ -25,13 +25,17 @@ class TransientDeliveryError(DeliveryError):
     """Worth retrying later: timeouts, 5xx, rate limits. `retry_after` in seconds if the provider said."""
 
     def __init__(
-        self, message: str, *, code: str = "", retry_after: float | None = None, may_have_been_sent: bool = False
+        self, message: str, *, code: str = "", retry_after: float | None = None, may_have_been_sent: bool = False,
+        this_recipient_only: bool = False,
     ) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
         # True when the provider may have accepted the message (e.g. a read timeout) and has no idempotency
         # key: core then waits for a status report that names our message id before sending again.
         self.may_have_been_sent = may_have_been_sent
+        # True (API 1.3) when only this resident is limited (e.g. WhatsApp 131056, too many messages to one number):
+        # only this message waits; the account keeps sending to everyone else and its breaker is not touched.
+        self.this_recipient_only = this_recipient_only
 
 
 class PermanentDeliveryError(DeliveryError):

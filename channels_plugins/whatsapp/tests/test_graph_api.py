@@ -137,10 +137,12 @@ def test_rate_limits_carry_a_wait(peer: GraphPeer, wa_account: AccountContext) -
     with pytest.raises(TransientDeliveryError) as caught:
         adapter.send(outbound(), wa_account)
     assert caught.value.retry_after == 12.0
+    assert not caught.value.this_recipient_only, "a limit on the number holds back every reply"
     peer.fail_next(131056)
     with pytest.raises(TransientDeliveryError) as caught:
         adapter.send(outbound(), wa_account)
     assert caught.value.retry_after == 60.0  # pair rate limit: Meta gives no header, wait a minute
+    assert caught.value.this_recipient_only, "a pair rate limit holds back only this resident's reply"
 
 
 def test_a_send_that_times_out_is_transient_and_says_so(wa_account: AccountContext, monkeypatch: pytest.MonkeyPatch) -> None:
