@@ -234,6 +234,29 @@ def test_sms_gets_its_twiml_answer_and_stop_is_counted_but_never_answered(client
         assert forged.status_code == 403 and SunsetContact.objects.count() == 4
 
 
+def test_a_stop_to_a_switched_off_number_holds_later_and_after_it_is_switched_on(client, transactional_db,
+                                                                                  municipality, eager):
+    from omnidesk.contacts.selectors import is_opted_out
+
+    with twilio_peer() as twilio:
+        account = switch_off(channel_account_create(municipality=municipality, plugin_key="sms", name="SMS",
+                                                    config=twilio_config(twilio.url)))
+        url = webhook_url(account)
+        assert twilio.inbound(url, "STOP", sender=RESIDENT).via(client).status_code == 200
+        # Never answered before, so without the STOP this message would get the sunset reply.
+        assert twilio.inbound(url, "Waarom antwoordt u niet?", sender=RESIDENT).via(client).status_code == 200
+        assert twilio.inbound(url, "Hallo", sender="+31611112222").via(client).status_code == 200
+        assert [sent["to"] for sent in twilio.sent] == ["+31611112222"], "only the other resident is answered"
+        assert list(SunsetContact.objects.order_by("id").values_list("identity_value", "opted_out")) == [
+            (RESIDENT, True), (RESIDENT, None), ("+31611112222", None)]
+        assert nothing_but_sunset_contacts(), "a closed channel still makes no contacts"
+
+        channel_account_set_enabled(account=account, enabled=True)
+        identity = ContactIdentity.objects.get(value=RESIDENT)
+        assert is_opted_out(channel_account_id=account.pk, identity=identity), "the STOP holds on the open channel"
+        assert not ContactIdentity.objects.filter(value="+31611112222").exists()
+
+
 # --- the reply task --------------------------------------------------------------------------------------------
 def queued(account: ChannelAccount, value: str = "+31612345678") -> SunsetContact:
     return SunsetContact.objects.create(municipality=account.municipality, channel_account=account,

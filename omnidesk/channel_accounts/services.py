@@ -133,9 +133,14 @@ def channel_account_set_enabled(
     if current == enabled:
         account.enabled = enabled
         return account
+    from omnidesk.sunset.services import sunset_consents_carry_over
+
+    switched_off_since = account.disabled_at
     account.enabled = enabled
     account.disabled_at = None if enabled else timezone.now()
     account.save(update_fields=["enabled", "disabled_at"])
+    if enabled:  # STOPs sent to the closed number hold from now on
+        sunset_consents_carry_over(account, switched_off_since)
     changes: dict[str, list[Any]] = {"enabled": [not enabled, enabled]}
     if scheduled_at is not None:
         changes["scheduled"] = [None, scheduled_at.isoformat()]

@@ -28,6 +28,9 @@ class SunsetContact(models.Model):
     reply_status = models.CharField(_("answer"), max_length=8, choices=ReplyStatus.choices, blank=True, default="")
     reply_error = models.CharField(max_length=300, blank=True, default="")
     reply_attempts = models.PositiveIntegerField(default=0)
+    # The resident's consent in this message: True for STOP, False for START, None for anything else. A closed
+    # channel makes no contacts, so its opt-outs live here until it is switched on again (sunset.services).
+    opted_out = models.BooleanField(null=True, blank=True, default=None)
 
     class Meta:
         verbose_name = _("sunset contact")

@@ -47,10 +47,28 @@ def answered_recently(*, account: ChannelAccount, identity: IdentityRef, now: da
 
 
 def resident_opted_out(*, account: ChannelAccount, identity: IdentityRef) -> bool:
-    """A resident who asked this number to stop messaging them gets no sunset reply either."""
+    """A resident who asked this number to stop messaging them gets no sunset reply either: before it was switched
+    off (an opt-out), or since (their latest STOP or START to the closed number)."""
+    latest = (SunsetContact.objects.filter(channel_account=account, identity_kind=identity.kind.value,
+                                           identity_value=identity.value, opted_out__isnull=False)
+              .order_by("-received_at", "-id").values_list("opted_out", flat=True).first())
+    if latest is not None:
+        return latest
     known = ContactIdentity.objects.filter(municipality_id=account.municipality_id, kind=identity.kind.value,
                                            value=identity.value).first()
     return known is not None and is_opted_out(channel_account_id=account.pk, identity=known)
+
+
+def sunset_consents(account: ChannelAccount, since: datetime | None) -> dict[tuple[str, str], bool]:
+    """Each resident's latest STOP (True) or START (False) to the account since it was switched off."""
+    latest: dict[tuple[str, str], bool] = {}
+    rows = SunsetContact.objects.filter(channel_account=account, opted_out__isnull=False)
+    if since is not None:
+        rows = rows.filter(received_at__gte=since)
+    for kind, value, opted_out in (rows.order_by("received_at", "id")
+                                   .values_list("identity_kind", "identity_value", "opted_out")):
+        latest[(kind, value)] = opted_out
+    return latest
 
 
 @dataclass(frozen=True)

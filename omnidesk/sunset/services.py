@@ -4,9 +4,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.channel_accounts.selectors import account_context
@@ -49,17 +51,18 @@ def _to_resident(event: InboundMessage | ConsentChange) -> IdentityRef:
 
 
 @transaction.atomic
-def sunset_contact_record(*, account: ChannelAccount, event: InboundMessage, answer: bool = True
-                          ) -> tuple[SunsetContact, bool]:
+def sunset_contact_record(*, account: ChannelAccount, event: InboundMessage, answer: bool = True,
+                          opted_out: bool | None = None) -> tuple[SunsetContact, bool]:
     """Count a resident's message to a switched-off account; queue the sunset reply if they are due one.
 
     Returns the contact and whether it is new: a redelivered message (same provider id) is counted once and
-    never answered twice. `answer=False` counts without answering (e.g. the resident opts out in the same breath).
+    never answered twice. `answer=False` counts without answering (e.g. the resident opts out in the same breath);
+    `opted_out` remembers a STOP (True) or START (False) the message carries.
     """
     resident = _to_resident(event)
     account = _serialise_per_account(account)
     fields = {"municipality_id": account.municipality_id, "identity_kind": resident.kind.value,
-              "identity_value": resident.value}
+              "identity_value": resident.value, "opted_out": opted_out}
     if event.provider_message_id:
         contact, created = SunsetContact.objects.get_or_create(
             channel_account=account, provider_message_id=event.provider_message_id, defaults=fields)
@@ -87,17 +90,37 @@ def sunset_events_record(*, account: ChannelAccount, events: Sequence[InboundEve
     """A webhook's events for a switched-off account, in one transaction: residents' messages are counted (never
     a ticket, contact or message); machines' messages, statuses, reactions and the rest are ignored."""
     report = SunsetReport()
-    # Someone who writes STOP is not answered, not even with where else to go.
-    stopping = {_to_resident(e) for e in events if isinstance(e, ConsentChange) and e.opted_out}
+    # Someone who writes STOP is not answered, not even with where else to go, and not later either
+    # (resident_opted_out); START undoes it.
+    consents = {_to_resident(e): e.opted_out for e in events if isinstance(e, ConsentChange)}
     for event in events:
         if not isinstance(event, InboundMessage) or event.automated:
             continue
-        contact, created = sunset_contact_record(account=account, event=event,
-                                                 answer=_to_resident(event) not in stopping)
+        resident = _to_resident(event)
+        contact, created = sunset_contact_record(account=account, event=event, answer=not consents.get(resident),
+                                                 opted_out=consents.pop(resident, None))
         report.contacts += created
         report.duplicates += not created
         report.answers += created and contact.reply_status == ReplyStatus.QUEUED
+    for resident, opted_out in consents.items():  # a STOP or START that came without a message of its own
+        SunsetContact.objects.create(municipality_id=account.municipality_id, channel_account=account,
+                                     identity_kind=resident.kind.value, identity_value=resident.value,
+                                     opted_out=opted_out)
     return report
+
+
+def sunset_consents_carry_over(account: ChannelAccount, since: datetime | None) -> int:
+    """The channel is switched on again: residents who wrote STOP while it was off are opted out of it now (and
+    START undoes an earlier opt-out), so the first reply after the switch respects them. Returns how many."""
+    from omnidesk.contacts.services import consent_record, identity_for
+    from omnidesk.sunset.selectors import sunset_consents
+
+    now = timezone.now()
+    changes = sunset_consents(account, since)
+    for (kind, value), opted_out in changes.items():
+        identity = identity_for(municipality=account.municipality, identity=IdentityRef(IdentityKind(kind), value))
+        consent_record(channel_account=account, identity=identity, opted_out=opted_out, keyword="sunset", at=now)
+    return len(changes)
 
 
 def _finish(contact: SunsetContact, status: str, error: str = "") -> None:
