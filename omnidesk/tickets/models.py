@@ -192,6 +192,12 @@ class DeliveryEvent(models.Model):
                 fields=["channel_account", "provider_message_id", "status"], name="delivery_event_unique"
             )
         ]
+        indexes = [
+            # Reports that arrived before their send was recorded, looked up by our id on a retry
+            # (outbound.services._accepted_earlier) and when the send is recorded.
+            models.Index(fields=["channel_account", "client_reference"], name="delivery_event_unadopted",
+                         condition=models.Q(message__isnull=True) & ~models.Q(client_reference="")),
+        ]
 
 
 class RoutingRule(models.Model):
