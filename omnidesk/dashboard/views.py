@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,8 +14,9 @@ from django.views.decorators.http import require_POST
 
 from omnidesk.channel_accounts.selectors import account_context, accounts_of
 from omnidesk.dashboard.filters import VIEW_CHOICES, TicketFilter
-from omnidesk.dashboard.i18n import script_labels
 from omnidesk.dashboard.forms import AssignForm, NoteForm, PriorityForm, ReplyForm, StatusForm, TemplateReplyForm
+from omnidesk.dashboard.i18n import script_labels
+from omnidesk.dashboard.paging import TwoEndedPaginator
 from omnidesk.outbound.services import enqueue_read_receipt
 from omnidesk.tickets.composer import composer_state
 from omnidesk.tickets.files import attachment_for_token
@@ -71,7 +71,7 @@ def _resident_links(request: HttpRequest) -> list[dict[str, str]]:
 def _inbox_context(request: HttpRequest) -> dict[str, Any]:
     membership = _membership(request)
     ticket_filter = TicketFilter(request.GET or None, queryset=selectors.inbox(membership.municipality), membership=membership)
-    page = Paginator(ticket_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = TwoEndedPaginator(ticket_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     current_view = request.GET.get("view") or "all"
     base_query = {k: v for k, v in request.GET.items() if k not in ("view", "page", "channel_account")}
     channels = list(accounts_of(membership.municipality).only("pk", "name"))
