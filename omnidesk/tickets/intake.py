@@ -100,12 +100,14 @@ def _receive(items: Sequence[Incoming]) -> list[Message | None]:
     latest = _latest_tickets([i for i in fresh if i and i.thread is None])
     tickets: list[Ticket | None] = []
     new_tickets: list[Ticket] = []
+    new_ids: set[int] = set()  # id() of the unsaved tickets: unsaved models are unhashable, a list lookup is O(n²)
     for item in fresh:
         if item is None:
             tickets.append(None)
             continue
         ticket = _ticket_for(item, latest, now)
-        if ticket.pk is None and ticket not in new_tickets:
+        if ticket.pk is None and id(ticket) not in new_ids:
+            new_ids.add(id(ticket))
             new_tickets.append(ticket)
         tickets.append(ticket)
     touched: dict[int, Ticket] = {}
@@ -131,7 +133,7 @@ def _receive(items: Sequence[Incoming]) -> list[Message | None]:
     notify_inbound_many(stored)  # before a new ticket's automatic assignment, which notifies the assignee itself
     firsts: dict[int, tuple[Incoming, Message]] = {}
     for item, message in zip(fresh, messages):
-        if item is not None and message is not None and message.ticket in new_tickets:
+        if item is not None and message is not None and id(message.ticket) in new_ids:
             firsts.setdefault(message.ticket_id, (item, message))
     _welcome(list(firsts.values()))
     return messages
