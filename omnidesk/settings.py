@@ -261,6 +261,11 @@ OMNIDESK = {
     "OUTBOUND_BACKOFF_CAP": env.float("OMNIDESK_OUTBOUND_BACKOFF_CAP", default=600.0),
     # After a send that may have reached the provider (a read timeout), wait this long for its status report.
     "OUTBOUND_AMBIGUOUS_WAIT": env.float("OMNIDESK_OUTBOUND_AMBIGUOUS_WAIT", default=120.0),
+    # A drain claims up to this many due replies of one channel account at a time (at most one per conversation) and
+    # records their outcomes in one transaction; a plugin's Capabilities.concurrent_sends of them go out side by side,
+    # at most this many at once per account.
+    "OUTBOUND_BATCH_SIZE": env.int("OMNIDESK_OUTBOUND_BATCH_SIZE", default=50),
+    "OUTBOUND_MAX_CONCURRENT_SENDS": env.int("OMNIDESK_OUTBOUND_MAX_CONCURRENT_SENDS", default=8),
     # A message claimed for sending longer ago than this is considered lost by its worker.
     "OUTBOUND_STALL_SECONDS": env.int("OMNIDESK_OUTBOUND_STALL_SECONDS", default=300),
     # Circuit breaker per channel account (omnidesk/ops/breaker.py): this many transient failures in a row stop its

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from omnidesk.channel_accounts.services import channel_account_create
 from omnidesk.inbound.services import ingest_events
-from omnidesk.outbound.services import _outbound, read_receipt_send
+from omnidesk.outbound.delivery import outbound_message
+from omnidesk.outbound.services import read_receipt_send
 from omnidesk.plugin_api import (
     AccountContext,
     Capabilities,
@@ -98,7 +99,7 @@ def test_outside_the_window_only_templates(window_account, agent, agent_client):
     assert response.status_code == 200, response.content
     message = Message.objects.get(direction="outbound")
     assert message.text == "Beste Piet, uw afspraak is op dinsdag 10:00."
-    assert _outbound(message).template == TemplateRef("afspraak_herinnering", "nl", ("Piet", "dinsdag 10:00"))
+    assert outbound_message(message).template == TemplateRef("afspraak_herinnering", "nl", ("Piet", "dinsdag 10:00"))
 
 
 def test_template_needs_all_fields_and_an_approved_name(window_account, agent):

@@ -9,7 +9,7 @@ from django.utils import timezone as dj_timezone
 
 from omnidesk.channel_accounts.services import channel_account_create
 from omnidesk.inbound.services import ingest_events
-from omnidesk.outbound.services import _outbound
+from omnidesk.outbound.delivery import outbound_message
 from omnidesk.plugin_api import (
     AccountContext,
     Capabilities,
@@ -120,7 +120,7 @@ def test_new_tickets_are_acknowledged_once_a_day_and_never_to_machines(mailbox):
     Message.objects.filter(metadata__automatic=True).update(created_at=dj_timezone.now() - timedelta(days=2))
     ingest(mailbox, mail("q4@x"))
     assert acks.count() == 3
-    outbound = _outbound(acks.get(ticket=ticket_of("q4@x")))
+    outbound = outbound_message(acks.get(ticket=ticket_of("q4@x")))
     assert outbound.automatic is True and outbound.sender_name == "" and outbound.in_reply_to == "q4@x"
 
 
@@ -137,7 +137,7 @@ def test_a_reply_carries_the_whole_thread_its_number_and_copies(mailbox, agent):
     Message.objects.filter(pk=first.pk).update(provider_message_id="omnidesk.first@gemeente.nl")
     ingest(mailbox, mail("again@x", references=("omnidesk.first@gemeente.nl", "root@x")))
     reply = reply_create(ticket=ticket, author=agent, text="Tweede antwoord", cc=["bert@example.nl"])
-    outbound = _outbound(reply)
+    outbound = outbound_message(reply)
     assert outbound.references == ("oldest@elsewhere", "older@elsewhere", "root@x", "omnidesk.first@gemeente.nl",
                                    "again@x")
     assert outbound.in_reply_to == "again@x"
@@ -185,5 +185,5 @@ def test_an_agent_may_change_the_subject_of_one_reply(mailbox, agent):
     ingest(mailbox, mail("s1@x"))
     ticket = ticket_of("s1@x")
     reply = reply_create(ticket=ticket, author=agent, text="Zie bijlage", subject="Vergunning verleend")
-    assert _outbound(reply).subject == "Vergunning verleend"
-    assert _outbound(reply_create(ticket=ticket, author=agent, text="Nog iets")).subject == "Lantaarnpaal"
+    assert outbound_message(reply).subject == "Vergunning verleend"
+    assert outbound_message(reply_create(ticket=ticket, author=agent, text="Nog iets")).subject == "Lantaarnpaal"

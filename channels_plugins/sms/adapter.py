@@ -37,7 +37,7 @@ class SmsAdapter(ChannelAdapter):
     key = "sms"
     verbose_name = _("SMS (Twilio, Bird)")
     capabilities = Capabilities(identity_kind=IdentityKind.PHONE, max_text_length=MAX_TEXT, sms_segments=True,
-                                attachments=False)
+                                attachments=False, concurrent_sends=4)
     config_form = SmsConfigForm
     # Where a provider gives no time (Twilio's webhooks), the event happened when it reached us.
     clock = staticmethod(utc_now)

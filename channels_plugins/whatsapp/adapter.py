@@ -51,9 +51,10 @@ PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 class WhatsAppAdapter(ChannelAdapter):
     key = "whatsapp"
     verbose_name = _("WhatsApp Business (Cloud API)")
-    api_version = "1.0"
+    api_version = "1.4"
     capabilities = Capabilities(
         identity_kind=IdentityKind.PHONE,
+        concurrent_sends=8,  # Cloud API numbers take 80 messages/s and more; 8 at once stays well inside that
         max_text_length=MAX_TEXT,
         attachments=True,
         max_attachment_bytes=16 * MB,

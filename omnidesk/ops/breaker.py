@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,9 @@ class Permit:
     trial: bool = False  # this send is the half-open trial
     clean: bool = True  # nothing was recorded for the account: a success needs no write
     paused: bool = False  # the wait is the provider's own (Retry-After), not an open breaker
+    # Only this reply of the batch may go now (the half-open trial, or the reply the provider's pause was about, which
+    # keeps its own retry time); ask again for the others once it is done.
+    only: int | None = None
 
 
 def _keys(account_id: int) -> dict[str, str]:
@@ -57,14 +61,16 @@ def _spread(seconds: float) -> float:
     return seconds + random.uniform(0.0, min(2.0, 0.1 * seconds + 0.2))
 
 
-def permit(account_id: int, message_id: int | None = None) -> Permit:
-    """May a reply (`message_id`) of this account be sent now, or how long should it wait?"""
+def permit(account_id: int, message_ids: Sequence[int] = ()) -> Permit:
+    """May the replies `message_ids` of this account (oldest first) be sent now, or how long should they wait?"""
     keys = _keys(account_id)
     try:
         state = cache.get_many([keys["failures"], keys["open"], keys["pause"]])
         now = time.time()
         pause = state.get(keys["pause"]) or {"until": 0.0, "message_id": None}
-        if pause["until"] > now and pause["message_id"] != message_id:
+        if pause["until"] > now:
+            if pause["message_id"] in message_ids:
+                return Permit(clean=False, paused=True, only=pause["message_id"])
             return Permit(wait=_spread(pause["until"] - now), clean=False, paused=True)
         opened: dict[str, float] | None = state.get(keys["open"])
         if opened is None:
@@ -72,7 +78,7 @@ def permit(account_id: int, message_id: int | None = None) -> Permit:
         if opened["until"] > now:
             return Permit(wait=_spread(opened["until"] - now), clean=False)
         if cache.add(keys["trial"], now, timeout=TRIAL_SECONDS):
-            return Permit(trial=True, clean=False)
+            return Permit(trial=True, clean=False, only=message_ids[0] if message_ids else None)
         return Permit(wait=_spread(min(HALF_OPEN_RECHECK, opened["cooldown"])), clean=False)
     except Exception:  # noqa: BLE001  (a cache outage must not stop delivery)
         logger.warning("circuit breaker unavailable; sending without it", extra={"account_id": account_id})

@@ -1,272 +1,173 @@
-"""Outbound delivery: claim a queued reply, hand it to its plugin, record the outcome."""
+"""Outbound delivery: replies are queued rows (the outbox); a drain per channel account claims the due ones in
+batches, hands them to the plugin and records the outcomes (outbound/claims.py, outbound/delivery.py)."""
 from __future__ import annotations
 
-import enum
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q, prefetch_related_objects
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from omnidesk.audit.services import audit_record, diff
+from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.channel_accounts.selectors import account_context
-from omnidesk.contacts.selectors import is_opted_out
-from omnidesk.contacts.services import consent_record
-from omnidesk.ops import breaker
-from omnidesk.ops.retry import backoff_seconds
-from omnidesk.plugin_api.capabilities import capability_problem
-from omnidesk.channel_accounts.services import channel_account_clear_flag, channel_account_flag
-from omnidesk.plugin_api.errors import AccountProblem, DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from omnidesk.plugin_api.events import IdentityKind, IdentityRef, OutboundAttachment, OutboundMessage, TemplateRef
+from omnidesk.outbound.claims import claim_due, claim_message, due_exists, next_due_at
+from omnidesk.outbound.delivery import Outcome, Pipeline, concurrent_sends, deliver_batch
+from omnidesk.plugin_api.errors import DeliveryError
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
-from omnidesk.tickets.files import signed_url
-from omnidesk.tickets.models import DeliveryEvent, DeliveryStatus, Direction, Kind, Message, Ticket
-from omnidesk.tickets.presenters import user_name
-from omnidesk.tickets.services import (
-    consent_noted,
-    message_resend,
-    outbound_mark_failed,
-    outbound_mark_retrying,
-    outbound_mark_sent,
-    publish_message,
-)
+from omnidesk.tickets.models import DeliveryStatus, Direction, Kind, Message, Ticket
+from omnidesk.tickets.services import message_resend
+
+__all__ = ["Outcome", "deliver", "deliver_due", "enqueue_delivery", "requeue_stalled", "stalled_message_ids"]
 
 logger = logging.getLogger(__name__)
 
 
-class Outcome(enum.Enum):
-    SENT = "sent"
-    RETRY = "retry"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # not queued (already sent, or another worker has it)
+SCHEDULED_SECONDS = 10  # how long "a drain of this account is on its way" keeps further replies from asking again
+# pg_try_advisory_lock(OUTBOUND_LOCK, account id): one drain per channel account at a time.
+OUTBOUND_LOCK = 0x6F6D6F75
+WAKE_MARGIN = 0.05  # seconds after the retry time, so the wake-up does not come a hair early
+CLAIM_POLL = 0.2  # seconds between looks for new due replies while sends are out
+MAX_LOOKS = 5  # drains in a row by one task; what is still due after that is another task's (or the sweep's)
 
 
 def enqueue_delivery(message: Message) -> None:
     """Schedule delivery once the surrounding transaction commits."""
-    message_id = message.pk
-    transaction.on_commit(lambda: _publish_delivery(message_id))
+    account_id = message.channel_account_id
+    transaction.on_commit(lambda: _publish_delivery(account_id))
 
 
-def _publish_delivery(message_id: int) -> None:
-    """Hand the task to the broker. The queued row is the outbox: if the broker is down, the sweep
-    (requeue_stalled) enqueues it later, so the agent's reply is accepted rather than answered with an error."""
-    from omnidesk.outbound.tasks import deliver_message
+def _scheduled_key(account_id: int) -> str:
+    return f"omnidesk:outbound:scheduled:{account_id}"
+
+
+def _publish_delivery(account_id: int) -> None:
+    """Ask for a drain of the account's queue, unless one is already on its way (many replies, one task). The queued
+    row is the outbox: if the broker is down, the sweep (requeue_stalled) asks later, so the agent's reply is
+    accepted rather than answered with an error."""
+    from omnidesk.outbound.tasks import deliver_due as deliver_due_task
 
     try:
-        deliver_message.delay(message_id)
-    except Exception:  # noqa: BLE001  (kombu/redis errors vary; the row is committed either way)
-        logger.warning("delivery not enqueued; the outbox sweep will", extra={"message_id": message_id})
-
-
-def _claim(message_id: int) -> Message | None:
-    """Move a queued message to `sending`; only one worker can win."""
-    with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(skip_locked=True, of=("self",))
-            # Everything sending and the dashboards' event read, in one query (see message_data, ticket_data).
-            .select_related("ticket", "ticket__identity", "ticket__contact", "ticket__channel_account",
-                            "ticket__assignee", "channel_account", "channel_account__municipality", "author_user")
-            .filter(pk=message_id, delivery_status=DeliveryStatus.QUEUED)
-            .first()
-        )
-        if message is None:
-            return None
-        prefetch_related_objects([message], "attachments")
-        message.delivery_status = DeliveryStatus.SENDING
-        message.claimed_at = timezone.now()
-        message.attempts += 1
-        message.save(update_fields=["delivery_status", "claimed_at", "attempts"])
-    return message
-
-
-MAX_REFERENCES = 20
-
-
-def _thread_references(message: Message) -> tuple[str, ...]:
-    """The provider ids of the ticket's earlier messages, oldest first: what email's References header carries.
-
-    The first resident message's own References come first, so a thread that began elsewhere stays whole.
-    """
-    earlier = list(
-        Message.objects.filter(ticket_id=message.ticket_id, kind=Kind.MESSAGE, created_at__lte=message.created_at)
-        .exclude(pk=message.pk)
-        .exclude(provider_message_id="")
-        .order_by("created_at", "id")
-        .values("provider_message_id", "metadata")
-    )
-    ids: list[str] = []
-    if earlier:
-        ids.extend(reversed(earlier[0]["metadata"].get("references", [])))  # stored nearest first
-    ids.extend(m["provider_message_id"] for m in earlier)
-    unique = list(dict.fromkeys(ids))
-    # Keep the thread's root and the nearest ones, as RFC 5322 suggests for long threads.
-    return tuple(unique if len(unique) <= MAX_REFERENCES else [unique[0], *unique[-(MAX_REFERENCES - 1):]])
-
-
-def _threaded(message: Message) -> bool:
+        if not cache.add(_scheduled_key(account_id), 1, timeout=SCHEDULED_SECONDS):
+            return
+    except Exception:  # noqa: BLE001  (without the cache, ask anyway: a spare drain finds nothing to do)
+        logger.warning("outbound schedule mark unavailable", extra={"account_id": account_id})
     try:
-        return get_adapter(message.channel_account.plugin_key).capabilities.threads
-    except UnknownPlugin:
-        return False
+        deliver_due_task.delay(account_id)
+    except Exception:  # noqa: BLE001  (kombu/redis errors vary; the rows are committed either way)
+        logger.warning("delivery not enqueued; the outbox sweep will", extra={"account_id": account_id})
+        _forget_scheduled(account_id)
 
 
-def _outbound(message: Message) -> OutboundMessage:
-    identity = message.ticket.identity
-    previous_inbound = (
-        Message.objects.filter(ticket_id=message.ticket_id, direction="inbound", created_at__lte=message.created_at)
-        .exclude(provider_message_id="")
-        .order_by("-created_at")
-        .values_list("provider_message_id", flat=True)
-        .first()
-    )
-    template = message.metadata.get("template")
-    return OutboundMessage(
-        template=TemplateRef(template["name"], template["language"], tuple(template["parameters"])) if template else None,
-        message_id=str(message.pk),
-        recipient=IdentityRef(IdentityKind(identity.kind), identity.value),
-        text=message.text,
-        subject=message.subject or message.ticket.subject,
-        sender_name=user_name(message.author_user),
-        in_reply_to=previous_inbound or "",
-        attempt=message.attempts,
-        quote=message.metadata.get("quote", ""),
-        attachments=tuple(
-            OutboundAttachment(filename=a.filename, content_type=a.content_type, size=a.size, url=signed_url(a))
-            for a in message.attachments.all()
-        ),
-        references=_thread_references(message) if _threaded(message) else (),
-        ticket_reference=str(message.ticket.number),
-        cc=tuple(message.metadata.get("cc", ())),
-        automatic=bool(message.metadata.get("automatic")),
-    )
+def _forget_scheduled(account_id: int) -> None:
+    _forget(_scheduled_key(account_id))
 
 
-ACCEPTED_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ)
-
-
-def _accepted_earlier(message: Message) -> str:
-    """The provider id of an earlier attempt of this message that did reach the provider, as its status report
-    (echoing our id) shows; "" if none. Only a retry can have one: a worker died or timed out mid-send, and the
-    report arrived while the message was still marked `sending`, so nothing adopted it (events already applied to
-    the message belong to an earlier delivery the agent chose to send again)."""
-    if message.attempts <= 1:
-        return ""
-    return (
-        DeliveryEvent.objects.filter(channel_account_id=message.channel_account_id, client_reference=str(message.pk),
-                                     message__isnull=True, status__in=ACCEPTED_STATUSES)
-        .order_by("occurred_at", "id")
-        .values_list("provider_message_id", flat=True)
-        .first()
-    ) or ""
-
-
-WAITING_REASONS = {
-    "paused": ("provider_rate_limited", "The provider asked to wait; sending resumes after its pause."),
-    "open": ("provider_unavailable", "The provider keeps failing; sending resumes when it recovers."),
-}
-
-
-def _postpone(message: Message, granted: breaker.Permit) -> None:
-    """The account's breaker holds the message back: queued again without using up an attempt."""
-    code, reason = WAITING_REASONS["paused" if granted.paused else "open"]
-    changed = message.error_code != code
-    message.delivery_status = DeliveryStatus.QUEUED
-    message.claimed_at = None
-    message.attempts -= 1
-    message.next_attempt_at = timezone.now() + timedelta(seconds=granted.wait)
-    message.error_code, message.error_message = code, reason
-    message.save(update_fields=["delivery_status", "claimed_at", "attempts", "next_attempt_at", "error_code",
-                                "error_message"])
-    if changed:  # show why it waits once, not on every look
-        publish_message(message, "message.updated")
+def _forget(key: str) -> None:
+    try:
+        cache.delete(key)
+    except Exception:  # noqa: BLE001
+        logger.warning("outbound schedule mark unavailable", extra={"key": key})
 
 
 def deliver(message_id: int, *, use_breaker: bool = True) -> tuple[Outcome, float]:
-    """One delivery attempt. Returns the outcome and, for RETRY, the delay before the next attempt.
-
-    `use_breaker=False` where a wait cannot be honoured (tasks run in-process: Celery retries those at once).
-    """
-    message = _claim(message_id)
+    """One delivery attempt of this reply now, whatever its retry time (a batch of one). Returns the outcome and,
+    for RETRY, the delay before the next attempt. `use_breaker=False` where a wait cannot be honoured."""
+    message = claim_message(message_id)
     if message is None:
         return Outcome.SKIPPED, 0.0
-    account = message.channel_account
-    if not account.enabled:
-        outbound_mark_failed(message=message, code="channel_disabled", reason="The channel is switched off.")
-        return Outcome.FAILED, 0.0
+    return deliver_batch([message], use_breaker=use_breaker)[message.pk]
+
+
+def deliver_due(account_id: int, *, in_process: bool = False, wake: str = "") -> int:
+    """Deliver the account's due replies, in batches, until none is due; returns how many attempts were made.
+
+    One drain per account at a time: a drain that finds another running leaves the work to it. After letting go it
+    looks once more, for replies committed while it held the lock whose own drain gave way to it. The earliest retry
+    time left gets a wake-up. `in_process` (tasks run eagerly): retries are made at once and the breaker is not
+    consulted, since nothing could wait. `wake`: the mark of the wake-up this drain is, let go so the next can be set.
+    """
+    _forget_scheduled(account_id)
+    if wake:
+        _forget(wake)
+    attempts = 0
+    for _look in range(MAX_LOOKS):
+        with _account_lock(account_id) as held:
+            if not held:
+                return attempts
+            attempts += _drain(account_id, in_process=in_process)
+        if not due_exists(account_id, ignore_retry_times=in_process):
+            break
+    if not in_process:
+        _wake_up_for_retries(account_id)
+    return attempts
+
+
+def _drain(account_id: int, *, in_process: bool) -> int:
+    """Claim and send until nothing is due. While sends are out, it looks for new due replies every CLAIM_POLL
+    seconds (an agent's new reply does not wait for a slow provider to answer the others)."""
+    account = ChannelAccount.objects.select_related("municipality").filter(pk=account_id).first()
+    if account is None:
+        return 0
+    claimed = 0
+    last_empty = float("-inf")
+    with Pipeline(account, parallel=concurrent_sends(account), use_breaker=not in_process) as pipeline:
+        while True:
+            if pipeline.wants_more and time.monotonic() - last_empty >= CLAIM_POLL:
+                batch = claim_due(account_id, settings.OMNIDESK["OUTBOUND_BATCH_SIZE"], ignore_retry_times=in_process)
+                claimed += len(batch)
+                if batch:
+                    pipeline.add(batch)
+                else:
+                    last_empty = time.monotonic()
+            pipeline.pump()
+            if pipeline.idle:
+                if pipeline.stopping or time.monotonic() - last_empty < CLAIM_POLL:
+                    break
+                continue
+            pipeline.collect(timeout=CLAIM_POLL)
+    return claimed
+
+
+@contextmanager
+def _account_lock(account_id: int) -> Iterator[bool]:
+    """A session-level advisory lock (held across the drain's transactions; gone with the connection if the
+    worker dies). Where there are no advisory locks (SQLite, the embedded default) there is one process."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [OUTBOUND_LOCK, account_id])
+        held = bool(cursor.fetchone()[0])
     try:
-        adapter = get_adapter(account.plugin_key)
-    except UnknownPlugin:
-        outbound_mark_failed(message=message, code="plugin_missing", reason="The channel plugin is not installed.")
-        return Outcome.FAILED, 0.0
-    if is_opted_out(channel_account_id=account.pk, identity=message.ticket.identity):
-        outbound_mark_failed(message=message, code="opted_out", reason="The resident opted out of this channel.")
-        return Outcome.FAILED, 0.0
-    outbound = _outbound(message)
-    problem = capability_problem(adapter.capabilities, outbound)
-    if problem:
-        outbound_mark_failed(message=message, code=problem[0], reason=problem[1])
-        return Outcome.FAILED, 0.0
-    earlier = _accepted_earlier(message)
-    if earlier:
-        # Sending again would reach the resident twice.
-        with transaction.atomic():
-            outbound_mark_sent(message=message, provider_message_id=earlier, status=DeliveryStatus.SENT.value)
-        return Outcome.SENT, 0.0
-    granted = breaker.permit(account.pk, message.pk) if use_breaker else breaker.Permit()
-    if granted.wait > 0:
-        with transaction.atomic():
-            _postpone(message, granted)
-        return Outcome.RETRY, granted.wait
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [OUTBOUND_LOCK, account_id])
+
+
+def _wake_up_for_retries(account_id: int) -> None:
+    """A drain when the account's next reply is due (once, however many drains computed the same time)."""
+    from omnidesk.outbound.tasks import deliver_due as deliver_due_task
+
+    at = next_due_at(account_id)
+    if at is None:
+        return
+    seconds = max(0.0, (at - timezone.now()).total_seconds()) + WAKE_MARGIN
+    wake = f"omnidesk:outbound:wake:{account_id}:{at.timestamp():.3f}"
     try:
-        result = adapter.send(outbound, account_context(account))
-    except AccountProblem as exc:
-        breaker.record_success(account.pk, granted)  # the provider answered; the flag, not the breaker, stops sends
-        with transaction.atomic():
-            outbound_mark_failed(message=message, code=exc.code, reason=exc.reason)
-            channel_account_flag(account=account, reason=exc.reason)
-        return Outcome.FAILED, 0.0
-    except PermanentDeliveryError as exc:
-        breaker.record_success(account.pk, granted)  # a refusal of this message: the provider itself works
-        with transaction.atomic():
-            outbound_mark_failed(message=message, code=exc.code, reason=exc.reason)
-            if exc.recipient_opted_out:
-                opt_out_reported_by_provider(message=message, code=exc.code)
-        return Outcome.FAILED, 0.0
-    except TransientDeliveryError as exc:
-        if exc.this_recipient_only:  # the provider works and the account may send to everyone else
-            breaker.record_success(account.pk, granted)
-        elif use_breaker:
-            breaker.record_failure(account.pk, granted, retry_after=exc.retry_after, message_id=message.pk)
-        if message.attempts >= settings.OMNIDESK["OUTBOUND_MAX_ATTEMPTS"]:
-            with transaction.atomic():
-                outbound_mark_failed(message=message, code=exc.code or "gave_up", reason=exc.reason)
-            return Outcome.FAILED, 0.0
-        delay = backoff_seconds(message.attempts, exc.retry_after)
-        if exc.may_have_been_sent:
-            # Give the provider's status report (carrying our id) time to arrive before we risk a double send.
-            delay = max(delay, settings.OMNIDESK["OUTBOUND_AMBIGUOUS_WAIT"])
-        with transaction.atomic():
-            outbound_mark_retrying(message=message, code=exc.code, reason=exc.reason, delay=delay)
-        return Outcome.RETRY, delay
-    except Exception as exc:  # a plugin bug must not leave the message stuck in `sending`
-        logger.exception("channel plugin crashed while sending", extra={"message_id": message_id})
-        breaker.release(account.pk, granted)  # says nothing about the provider
-        if message.attempts >= settings.OMNIDESK["OUTBOUND_MAX_ATTEMPTS"]:
-            with transaction.atomic():
-                outbound_mark_failed(message=message, code="plugin_error", reason=type(exc).__name__)
-            return Outcome.FAILED, 0.0
-        delay = backoff_seconds(message.attempts)
-        with transaction.atomic():
-            outbound_mark_retrying(message=message, code="plugin_error", reason=type(exc).__name__, delay=delay)
-        return Outcome.RETRY, delay
-    breaker.record_success(account.pk, granted)
-    with transaction.atomic():
-        outbound_mark_sent(message=message, provider_message_id=result.provider_message_id, status=result.status.value)
-        channel_account_clear_flag(account=account)
-    return Outcome.SENT, 0.0
+        if cache.add(wake, 1, timeout=int(seconds) + 60):
+            deliver_due_task.apply_async((account_id,), {"wake": wake}, countdown=seconds)
+    except Exception:  # noqa: BLE001  (the sweep delivers what waited too long)
+        logger.warning("retry wake-up not scheduled; the outbox sweep will", extra={"account_id": account_id})
 
 
 def message_requeue(*, message: Message, actor: Any) -> Message:
@@ -282,14 +183,6 @@ def message_requeue(*, message: Message, actor: Any) -> Message:
     return message
 
 
-def opt_out_reported_by_provider(*, message: Message, code: str) -> None:
-    """The provider refused because the resident opted out: record it, as if their STOP had reached us."""
-    identity = message.ticket.identity
-    if consent_record(channel_account=message.channel_account, identity=identity, opted_out=True,
-                      keyword=code or "provider", at=timezone.now()):
-        consent_noted(account=message.channel_account, identity=identity, opted_out=True, keyword=code or "provider")
-
-
 def stalled_message_ids() -> list[int]:
     """Messages that were claimed by a worker that never reported back, or queued but never picked up."""
     cutoff = timezone.now() - timedelta(seconds=settings.OMNIDESK["OUTBOUND_STALL_SECONDS"])
@@ -300,6 +193,15 @@ def stalled_message_ids() -> list[int]:
         Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, created_at__lt=cutoff)
     )
     return list(overdue.values_list("pk", flat=True)[:1000])
+
+
+def requeue_stalled() -> int:
+    """The outbox sweep: replies a worker never finished or a lost task never started get a drain of their account."""
+    ids = stalled_message_ids()
+    for account_id in set(Message.objects.filter(pk__in=ids).values_list("channel_account_id", flat=True)):
+        _forget_scheduled(account_id)
+        _publish_delivery(account_id)
+    return len(ids)
 
 
 def enqueue_read_receipt(ticket: Ticket) -> None:

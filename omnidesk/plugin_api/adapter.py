@@ -21,8 +21,9 @@ from omnidesk.plugin_api.events import (
 )
 from omnidesk.plugin_api.forms import ChannelConfigForm
 
-API_VERSION = "1.3"  # 1.1: threads, CC, automatic messages, push polling; 1.2: account_notice;
-# 1.3: TransientDeliveryError(this_recipient_only=…), plugin_api.http.pooled_session (all optional)
+API_VERSION = "1.4"  # 1.1: threads, CC, automatic messages, push polling; 1.2: account_notice;
+# 1.3: TransientDeliveryError(this_recipient_only=…), plugin_api.http.pooled_session; 1.4: Capabilities.concurrent_sends
+# (all optional)
 
 
 class ChannelAdapter:

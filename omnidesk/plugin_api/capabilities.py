@@ -30,6 +30,10 @@ class Capabilities:
     # The plugin can wait for news (e.g. IMAP IDLE, ChannelAdapter.wait_for_news): `manage.py watchchannels` polls
     # the moment something arrives, instead of at the next interval.
     push_polling: bool = False
+    # How many sends to one account the provider takes at once (API 1.4). Core sends replies of different
+    # conversations side by side up to this many (capped by OMNIDESK_OUTBOUND_MAX_CONCURRENT_SENDS); one
+    # conversation's replies always go one after the other, in the order they were written. 1: one at a time.
+    concurrent_sends: int = 1
 
 
 def _type_allowed(content_type: str, allowed: tuple[str, ...]) -> bool:

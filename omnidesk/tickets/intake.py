@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.contacts.models import Contact, ContactIdentity
+from omnidesk.ops.bulk import bulk_update_rows
 from omnidesk.plugin_api.events import InboundAttachment
 from omnidesk.realtime.services import publish_many
 from omnidesk.tenants.models import Municipality
@@ -213,24 +214,9 @@ def _number_and_create(tickets: list[Ticket]) -> None:
 
 
 def _update_tickets(tickets: list[Ticket]) -> None:
-    """What a batch changed on existing tickets, in one UPDATE … FROM (VALUES …): Django's bulk_update builds a
-    CASE per column and row, which costs more than the rest of the batch."""
-    if not tickets:
-        return
-    if connection.vendor != "postgresql":  # the embedded default (SQLite): few at a time, the portable way
-        Ticket.objects.bulk_update(tickets, ["status", "resolved_at", "subject", "last_inbound_at", "last_activity_at",
-                                             "preview", "updated_at"])
-        return
-    rows = [(t.pk, t.status, t.resolved_at, t.subject, t.last_inbound_at, t.preview) for t in tickets]
-    values = ", ".join(["(%s, %s, %s::timestamptz, %s, %s::timestamptz, %s)"] * len(rows))
-    table = Ticket._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE "{table}" AS t SET status = v.status, resolved_at = v.resolved_at, subject = v.subject, '
-            f"last_inbound_at = v.at, last_activity_at = v.at, preview = v.preview, updated_at = v.at "
-            f"FROM (VALUES {values}) AS v(id, status, resolved_at, subject, at, preview) WHERE t.id = v.id",
-            [field for row in rows for field in row],
-        )
+    """What a batch changed on existing tickets, in one statement."""
+    bulk_update_rows(tickets, ["status", "resolved_at", "subject", "last_inbound_at", "last_activity_at", "preview",
+                               "updated_at"])
 
 
 def _create_messages(items: Sequence[Incoming | None], tickets: Sequence[Ticket | None]) -> list[Message | None]:

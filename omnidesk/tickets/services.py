@@ -25,7 +25,8 @@ from omnidesk.plugin_api.events import (
     OutboundMessage,
     StatusUpdate,
 )
-from omnidesk.realtime.services import publish
+from omnidesk.ops.bulk import bulk_update_rows
+from omnidesk.realtime.services import publish, publish_many
 from omnidesk.tickets.delivery import next_status
 from omnidesk.tickets.failures import failure_reason
 from omnidesk.tickets.models import (
@@ -416,14 +417,36 @@ def reaction_record(*, account: ChannelAccount, target_provider_id: str, sender:
 
 
 def outbound_mark_sent(*, message: Message, provider_message_id: str, status: str) -> Message:
-    message.provider_message_id = provider_message_id
-    message.delivery_status = next_status(DeliveryStatus.SENDING, status)
-    message.claimed_at = None
-    message.error_code = message.error_message = ""
-    message.save(update_fields=["provider_message_id", "delivery_status", "claimed_at", "error_code", "error_message"])
-    publish_message(message, "message.updated")
-    # Status reports that arrived before we knew the provider id.
-    return _apply_delivery_events(message)
+    outbound_mark_sent_many([(message, provider_message_id, status)])
+    return message
+
+
+def outbound_mark_sent_many(sent: Sequence[tuple[Message, str, str]]) -> None:
+    """Record replies the provider took, as (message, provider id, status): one UPDATE, one INSERT of their dashboard
+    events per municipality, and one look for status reports that arrived before we knew the provider ids."""
+    if not sent:
+        return
+    messages = []
+    for message, provider_message_id, status in sent:
+        message.provider_message_id = provider_message_id
+        message.delivery_status = next_status(DeliveryStatus.SENDING, status)
+        message.claimed_at = None
+        message.error_code = message.error_message = ""
+        messages.append(message)
+    bulk_update_rows(messages, ["provider_message_id", "delivery_status", "claimed_at", "error_code", "error_message"])
+    by_municipality: dict[int, list[Message]] = {}
+    for message in messages:
+        by_municipality.setdefault(message.municipality_id, []).append(message)
+    for municipality_id, group in by_municipality.items():
+        publish_many(municipality_id=municipality_id, events=[
+            ("message.updated", {"message": message_data(m), "ticket": ticket_data(m.ticket)}) for m in group])
+    early = set(DeliveryEvent.objects.filter(
+        channel_account_id__in={m.channel_account_id for m in messages},
+        provider_message_id__in=[m.provider_message_id for m in messages],
+    ).values_list("channel_account_id", "provider_message_id"))
+    for message in messages:
+        if (message.channel_account_id, message.provider_message_id) in early:
+            _apply_delivery_events(message)
 
 
 def outbound_mark_failed(*, message: Message, code: str, reason: str) -> Message:

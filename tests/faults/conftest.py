@@ -197,6 +197,12 @@ def open_ticket(peer: GraphPeer, webhook_url: str, wa_id: str = "31612345678") -
     return Ticket.objects.get(identity__value=f"+{wa_id}", channel_account__config__phone_number_id=peer.phone_number_id)
 
 
+def open_tickets(peer: GraphPeer, webhook_url: str, count: int) -> list[Ticket]:
+    """`count` residents write in: replies to them are separate conversations, which may go out side by side (one
+    conversation's replies go one after the other)."""
+    return [open_ticket(peer, webhook_url, wa_id=f"316100000{n:02d}") for n in range(count)]
+
+
 def webhook_url(stack_url: str, account: ChannelAccount) -> str:
     return f"{stack_url}/webhooks/{account.public_id}/"
 

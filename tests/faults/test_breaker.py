@@ -68,7 +68,7 @@ def test_failures_in_a_row_open_the_breaker_and_later_replies_wait_without_a_cal
 
 
 def breaker_reason(kind: str) -> str:
-    from omnidesk.outbound.services import WAITING_REASONS
+    from omnidesk.outbound.delivery import WAITING_REASONS
 
     return WAITING_REASONS[kind][1]
 

@@ -19,7 +19,7 @@ from omnidesk.realtime.models import Event
 from omnidesk.tickets.models import Message
 from omnidesk.tickets.services import reply_create
 from tests.conftest import wait_until
-from tests.faults.conftest import DELIVERED, open_ticket, wait_final, webhook_url, whatsapp_account
+from tests.faults.conftest import DELIVERED, open_ticket, open_tickets, wait_final, webhook_url, whatsapp_account
 
 pytestmark = [pytest.mark.stack, pytest.mark.xdist_group("faults")]
 
@@ -35,14 +35,15 @@ def _attempts(peer: GraphPeer, message: Message) -> list[tuple[float, str]]:
 
 
 def test_a_429_pauses_the_whole_account_until_its_retry_after(stack, municipality, agent):
-    app = stack(OMNIDESK_OUTBOUND_MAX_ATTEMPTS="10")
+    # Two sends at a time: the first two meet the limit together, the other four must learn it from the pause.
+    app = stack(OMNIDESK_OUTBOUND_MAX_ATTEMPTS="10", OMNIDESK_OUTBOUND_MAX_CONCURRENT_SENDS="2")
     with GraphPeer() as peer:
         account = whatsapp_account(municipality, peer)
-        ticket = open_ticket(peer, f"/webhooks/{account.public_id}/")
+        tickets = open_tickets(peer, f"/webhooks/{account.public_id}/", 6)  # six residents: the pause is account-wide
         worker = app.start_worker()
         limited_until = time.time() + 3
         peer.rate_limit(3)
-        replies = [reply_create(ticket=ticket, author=agent, text=f"Bericht {n}") for n in range(6)]
+        replies = [reply_create(ticket=ticket, author=agent, text=f"Bericht {n}") for n, ticket in enumerate(tickets)]
         done = wait_final(replies, timeout=60, worker=worker, wanted=DELIVERED)
 
     refused = [a for a in peer.send_log if a.outcome == "429"]
@@ -123,27 +124,31 @@ def test_every_provider_fault_ends_delivered_or_failed_with_a_reason(stack, muni
 
 
 def test_the_breaker_stops_a_failing_account_while_another_keeps_flowing(stack, municipality, agent):
+    # Two sends at a time per account, so the two that open the breaker are the only ones under way.
     app = stack(OMNIDESK_OUTBOUND_MAX_ATTEMPTS="30", OMNIDESK_OUTBOUND_BREAKER_FAILURES="2",
-                OMNIDESK_OUTBOUND_BREAKER_COOLDOWN="2", OMNIDESK_OUTBOUND_BREAKER_COOLDOWN_MAX="4")
+                OMNIDESK_OUTBOUND_BREAKER_COOLDOWN="2", OMNIDESK_OUTBOUND_BREAKER_COOLDOWN_MAX="4",
+                OMNIDESK_OUTBOUND_MAX_CONCURRENT_SENDS="2")
     with GraphPeer(phone_number_id="100000000000001") as failing, GraphPeer(phone_number_id="100000000000002") as healthy:
         a = whatsapp_account(municipality, failing, name="WhatsApp A")
         b = whatsapp_account(municipality, healthy, name="WhatsApp B")
-        ticket_a = open_ticket(failing, f"/webhooks/{a.public_id}/")
+        tickets_a = open_tickets(failing, f"/webhooks/{a.public_id}/", 10)
         ticket_b = open_ticket(healthy, f"/webhooks/{b.public_id}/", wa_id="31687654321")
         worker = app.start_worker()
         # A's provider is down the slow way: every send takes 1.5 s and ends in a 503.
         failing.send_delay = 1.5
         failing.fail_next_raw(503, "Service Unavailable", times=1000)
         started = time.monotonic()
-        stuck = [reply_create(ticket=ticket_a, author=agent, text=f"A {n}") for n in range(10)]
+        stuck = [reply_create(ticket=ticket, author=agent, text=f"A {n}") for n, ticket in enumerate(tickets_a)]
         flowing = [reply_create(ticket=ticket_b, author=agent, text=f"B {n}") for n in range(5)]
 
         # B's replies, queued behind A's ten, go out without waiting for A's timeouts and retries.
         wait_final(flowing, timeout=30, worker=worker, wanted=DELIVERED)
         b_done = time.monotonic() - started
         assert b_done < 8, f"B waited {b_done:.1f} s behind A"
-        assert breaker.state(a.pk)["state"] in ("open", "half_open")
         assert breaker.state(b.pk)["state"] == "closed"
+        # A's first sends take 1.5 s to fail; B may well be done before that. Then A's breaker opens.
+        wait_until(lambda: breaker.state(a.pk)["state"] in ("open", "half_open"), timeout=8 - b_done,
+                   message="A's breaker to open")
 
         time.sleep(max(0.0, 8 - (time.monotonic() - started)))
         # In 8 s A's provider saw the two sends that opened the breaker and the trials, not a storm of retries.

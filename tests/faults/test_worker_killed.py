@@ -15,7 +15,7 @@ from omnidesk.channel_accounts.services import channel_account_create
 from omnidesk.tickets.models import DeliveryEvent, Message
 from omnidesk.tickets.services import reply_create
 from tests.conftest import wait_until
-from tests.faults.conftest import DELIVERED, kill_hard, open_ticket, wait_final, webhook_url, whatsapp_account
+from tests.faults.conftest import DELIVERED, kill_hard, open_tickets, wait_final, webhook_url, whatsapp_account
 from tests.faults.proxy import TcpProxy
 
 pytestmark = [pytest.mark.stack, pytest.mark.xdist_group("faults")]
@@ -29,15 +29,18 @@ def test_a_worker_killed_mid_send_loses_no_reply_and_sends_none_twice(stack, mun
     with GraphPeer(auto_statuses=True) as peer:
         account = whatsapp_account(municipality, peer)
         peer.webhook_url = webhook_url(app.url, account)
-        ticket = open_ticket(peer, peer.webhook_url)
+        # Two residents, two replies each: the first reply of each conversation goes out, the second waits for it.
+        tickets = open_tickets(peer, peer.webhook_url, 2)
         first = app.start_worker()
         peer.send_delay = 3.0  # the provider takes the message at once but answers slowly: sends are in flight
-        replies = [reply_create(ticket=ticket, author=agent, text=f"Antwoord {n}") for n in range(4)]
+        replies = [reply_create(ticket=ticket, author=agent, text=f"Antwoord {n}")
+                   for n in range(2) for ticket in tickets]
         wait_until(lambda: peer.in_flight == 2, timeout=30, message="two sends in flight at the provider")
 
         kill_hard(first)
         in_flight = list(Message.objects.filter(pk__in=[r.pk for r in replies], delivery_status="sending"))
         assert len(in_flight) == 2, "the killed worker held two replies"
+        assert {m.pk for m in in_flight} == {r.pk for r in replies[:2]}, "each conversation's first reply"
         # The provider took both and reports their statuses, echoing our ids; nobody is left to record the answer.
         wait_until(lambda: DeliveryEvent.objects.filter(client_reference__in=[str(m.pk) for m in in_flight],
                                                         status="read").count() == 2,
@@ -52,6 +55,11 @@ def test_a_worker_killed_mid_send_loses_no_reply_and_sends_none_twice(stack, mun
         assert peer.accepted(str(message.pk)) == 1, f"reply {message.pk} reached the provider {peer.accepted(str(message.pk))} times"
         wamid = next(s["_wamid"] for s in peer.sent if s["biz_opaque_callback_data"] == str(message.pk))
         assert message.provider_message_id == wamid
+    # Each conversation's replies reached the provider in the order they were written.
+    order = [s["biz_opaque_callback_data"] for s in peer.sent]
+    for ticket in tickets:
+        written = [str(r.pk) for r in replies if r.ticket_id == ticket.pk]
+        assert [c for c in order if c in written] == written
     # The two that were in flight took the provider's id from its report, and its statuses: read.
     assert {m.pk: m.delivery_status for m in done if m.pk in {x.pk for x in in_flight}} == {
         m.pk: "read" for m in in_flight}
