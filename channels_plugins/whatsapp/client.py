@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import requests
 
 from omnidesk.plugin_api import AccountProblem, FetchedMedia, PermanentDeliveryError, TransientDeliveryError
-from omnidesk.plugin_api.http import network_failure, pooled_session
+from omnidesk.plugin_api.http import BearerAuth, network_failure, pooled_session
 
 from channels_plugins.whatsapp.codes import BACK_OFF_SECONDS, RECIPIENT_LIMIT_CODES, Action, action_for, as_int, explain
 from channels_plugins.whatsapp.parsing import split_media_id
@@ -54,8 +54,8 @@ class Graph:
         return "/".join([self.base_url, self.version, *parts])
 
     @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+    def auth(self) -> BearerAuth:
+        return BearerAuth(self.token)
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ def raise_for_error(response: requests.Response) -> None:
 
 def _call(method: str, url: str, graph: Graph, **kwargs: Any) -> requests.Response:
     try:
-        response = pooled_session().request(method, url, headers=graph.auth, timeout=TIMEOUT_SECONDS,
+        response = pooled_session().request(method, url, auth=graph.auth, timeout=TIMEOUT_SECONDS,
                                             allow_redirects=False, **kwargs)
     except requests.RequestException as exc:
         # A timeout or a dropped connection may have delivered it: core then waits for a status naming our id.
@@ -211,7 +211,7 @@ def _download(graph: Graph, url: str, max_bytes: int) -> tuple[int, bytes, str]:
     if not media_url_allowed(graph, url):
         raise PermanentDeliveryError("WhatsApp pointed to a download host that is not Meta's.", code="bad_media_host")
     try:
-        with requests.get(url, headers=graph.auth, stream=True, timeout=TIMEOUT_SECONDS, allow_redirects=False) as r:
+        with requests.get(url, auth=graph.auth, stream=True, timeout=TIMEOUT_SECONDS, allow_redirects=False) as r:
             if r.status_code in (401, 403, 404):
                 return r.status_code, b"", ""
             if r.status_code >= 400:

@@ -88,7 +88,7 @@ def meta_error(code: int, message: str, *, subcode: int | None = None, details: 
 class GraphPeer:
     def __init__(self, *, version: str = "v21.0", display_phone_number: str = "31850001234",
                  verified_name: str = "Gemeente Voorbeeld", webhook_url: str = "", auto_statuses: bool = False,
-                 **credentials: str) -> None:
+                 keep_alive: bool = False, **credentials: str) -> None:
         config = {**DEFAULTS, **credentials}
         self.phone_number_id = config["phone_number_id"]
         self.business_account_id = config["business_account_id"]
@@ -97,6 +97,10 @@ class GraphPeer:
         self.verify_token = config["verify_token"]
         self.version, self.display_phone_number, self.verified_name = version, display_phone_number, verified_name
         self.webhook_url, self.auto_statuses = webhook_url, auto_statuses
+        # Werkzeug's server (the default) closes every connection, and gives fault tests the socket to drop
+        # (`reset_next`); `keep_alive` serves with waitress instead, which keeps connections open as the Graph API
+        # does (the benchmark: each send would otherwise pay for a new connection).
+        self.keep_alive = keep_alive
         self.sent: list[dict[str, Any]] = []  # bodies of accepted message sends
         self.read_receipts: list[str] = []
         self.media: dict[str, Media] = {}
@@ -112,6 +116,7 @@ class GraphPeer:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: Any = None
+        self._port = 0
         self._thread: threading.Thread | None = None
         self._map = Map([
             Rule("/<version>/<number_id>/messages", endpoint="messages", methods=["POST"]),
@@ -124,16 +129,30 @@ class GraphPeer:
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self, port: int = 0) -> GraphPeer:
-        self._server = make_server("127.0.0.1", port, self._wsgi, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="graph-peer", daemon=True)
+        if self.keep_alive:
+            from waitress.server import create_server
+
+            self._server = create_server(self._wsgi, host="127.0.0.1", port=port, threads=16,
+                                         connection_limit=1000)
+            self._port = self._server.effective_port
+            self._thread = threading.Thread(target=self._server.run, name="graph-peer", daemon=True)
+        else:
+            self._server = make_server("127.0.0.1", port, self._wsgi, threaded=True)
+            self._port = self._server.server_port
+            self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="graph-peer",
+                                            daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
+        if self._server is None:
+            return
+        if self.keep_alive:
+            self._server.close()
+        else:
             self._server.shutdown()
             self._server.server_close()
-            self._server = None
+        self._server = None
 
     def __enter__(self) -> GraphPeer:
         return self.start()
@@ -143,7 +162,7 @@ class GraphPeer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return f"http://127.0.0.1:{self._port}"
 
     def account_config(self, **overrides: Any) -> dict[str, Any]:
         """A config for Omnidesk's WhatsApp form that points at this peer."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -63,6 +64,9 @@ class Outcome(enum.Enum):
     SKIPPED = "skipped"  # not queued (already sent, or another worker has it)
 
 
+RECORD_GROUP = 25  # sends that came back, recorded together
+RECORD_AFTER = 0.05  # seconds: the longest a send that came back waits for others before it is recorded
+
 Outcomes = dict[int, tuple[Outcome, float]]  # message id -> outcome, and for RETRY the delay before the next try
 
 
@@ -101,6 +105,8 @@ class Pipeline:
         self.stopping = False
         self._backlog: deque[Attempt] = deque()
         self._in_flight: dict[Future[None], Attempt] = {}
+        self._returned: list[Attempt] = []
+        self._first_returned = 0.0
         self._pool: ThreadPoolExecutor | None = None
         self._adapter: ChannelAdapter | None = None
         self._context: AccountContext | None = None
@@ -119,8 +125,8 @@ class Pipeline:
 
     @property
     def idle(self) -> bool:
-        """Nothing at the provider, and nothing more will be started."""
-        return not self._in_flight and (not self._backlog or self.stopping)
+        """Nothing at the provider or waiting to be recorded, and nothing more will be started."""
+        return not self._in_flight and not self._returned and (not self._backlog or self.stopping)
 
     def add(self, messages: Sequence[Message]) -> None:
         """Claimed replies: refused ones are recorded at once; the breaker says whether the rest may go now."""
@@ -154,15 +160,23 @@ class Pipeline:
             self._in_flight[self._pool.submit(self._send_on_thread, attempt)] = attempt
 
     def collect(self, timeout: float | None = None) -> None:
-        """Wait (at most `timeout`) for sends to come back and record those that did."""
-        if not self._in_flight:
-            return
-        done, _pending = wait(self._in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
-        self._record([self._in_flight.pop(future) for future in done])
+        """Wait (at most `timeout`) for sends to come back. What came back is recorded in groups: when RECORD_GROUP
+        have, when nothing is out any more, or RECORD_AFTER seconds after the first of a group came back, so a burst
+        costs one transaction per group rather than per reply."""
+        if self._in_flight:
+            done, _pending = wait(self._in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+            if done and not self._returned:
+                self._first_returned = time.monotonic()
+            self._returned.extend(self._in_flight.pop(future) for future in done)
+        if self._returned and (len(self._returned) >= RECORD_GROUP or not self._in_flight
+                               or time.monotonic() - self._first_returned >= RECORD_AFTER
+                               or any(_provider_struggles(a.error) for a in self._returned)):
+            returned, self._returned = self._returned, []
+            self._record(returned)
 
     def finish(self) -> Outcomes:
         """Let the sends under way come back, record them; what was never started goes back to the queue."""
-        while self._in_flight:
+        while self._in_flight or self._returned:
             self.collect()
         if self._backlog:
             _release(list(self._backlog), self.outcomes)

@@ -10,6 +10,7 @@ import threading
 from http.cookiejar import DefaultCookiePolicy
 
 import requests
+import requests.auth
 from urllib3.exceptions import ProtocolError
 
 from omnidesk.plugin_api.errors import TransientDeliveryError
@@ -26,6 +27,21 @@ def network_failure(exc: requests.RequestException, provider: str) -> TransientD
         return TransientDeliveryError(f"{provider} closed the connection before answering.", code="connection_dropped",
                                       may_have_been_sent=True)
     return TransientDeliveryError(f"{provider} could not be reached.", code="connection_error")
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """`Authorization: Bearer <token>` on one request. Credentials passed as `auth` rather than as a header also
+    spare requests its search for a ~/.netrc on every call (it looks only when no `auth` is given)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(••••)"  # never the token, wherever it is printed
 
 
 _local = threading.local()

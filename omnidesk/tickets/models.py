@@ -106,7 +106,8 @@ class DeliveryStatus(models.TextChoices):
 
 class Message(models.Model):
     municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: message_thread_idx (ticket, created_at) serves every lookup by ticket.
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages", db_index=False)
     channel_account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="+")
     direction = models.CharField(max_length=8, choices=Direction.choices)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.MESSAGE)
@@ -145,6 +146,12 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["ticket", "created_at"], name="message_thread_idx"),
             models.Index(fields=["delivery_status", "next_attempt_at"], name="message_outbox_idx"),
+            # The outbox drain (outbound/claims.py): an account's queued replies oldest first, and whether an earlier
+            # reply of the same conversation is still pending. Partial, so they hold only the few replies in flight.
+            models.Index(fields=["channel_account", "created_at", "id"], name="message_queued_idx",
+                         condition=Q(delivery_status="queued")),
+            models.Index(fields=["ticket", "created_at", "id"], name="message_pending_reply_idx",
+                         condition=Q(direction="outbound", delivery_status__in=["queued", "sending"])),
         ]
 
     def __str__(self) -> str:

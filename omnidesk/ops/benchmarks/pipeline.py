@@ -269,11 +269,11 @@ def _outbound(municipality: Any, agent: Any, peer: TimedPeer, count: int, timeou
         raise RuntimeError("no tickets to reply to: the inbound phase stored nothing")
     queued_at: dict[str, float] = {}
     with transaction.atomic():
+        # The replies are handed to the broker when this commits; the clock starts there, before the first hand-over.
+        transaction.on_commit(lambda: queued_at.setdefault("t", time.monotonic()))
         for i in range(count):
             text = f"{PREFIX}out-{i}"
             reply_create(ticket=tickets[i % len(tickets)], author=agent, text=text)
-        # Every reply's task is sent to the broker when this commits; the clock starts there.
-        transaction.on_commit(lambda: queued_at.setdefault("t", time.monotonic()))
     started = queued_at["t"]
     deadline = started + timeout
     while len(peer.arrived) < count and time.monotonic() < deadline:
@@ -318,7 +318,7 @@ def run(*, plan: Plan, shape: Shape, out: Out) -> Report:
     report.add("ceiling: PostgreSQL 1-row tx", f"{pg:,.0f}/s", "4 clients, synchronous commit")
     report.add("ceiling: group_send", f"{layer:,.0f}/s", "one sender, one member")
 
-    with TimedPeer() as peer:
+    with TimedPeer(keep_alive=True) as peer:
         municipality, account, agent = _setup(peer)
         with Stack(shape=shape, env=env) as stack:
             out("Ceiling: Celery no-op tasks …")
