@@ -54,9 +54,32 @@ def inline() -> bool:
     return settings.OMNIDESK["INGEST"] == "inline"
 
 
-def journal_append(*, account: ChannelAccount, events: tuple[InboundEvent, ...]) -> JournalEntry:
-    """Make a webhook's events durable (autocommit: committed when this returns); the insert wakes the listeners."""
-    return JournalEntry.objects.create(channel_account=account, events=encode_events(events))
+def journal_append(*, account: ChannelAccount, events: tuple[InboundEvent, ...],
+                   fingerprint: str = "") -> JournalEntry | None:
+    """Make a webhook's events durable (autocommit: committed when this returns); the insert wakes the listeners.
+
+    With `fingerprint` (an account from the webhooks' cache, inbound/webhook_accounts.py) the row is written only if
+    the account is still enabled and unchanged, in the same statement; None when it is not (nothing was written).
+    """
+    encoded = encode_events(events)
+    if not fingerprint:
+        return JournalEntry.objects.create(channel_account=account, events=encoded)
+    from omnidesk.inbound.webhook_accounts import fingerprint_sql
+
+    accounts = ChannelAccount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{JournalEntry._meta.db_table}" '
+            f"(channel_account_id, received_at, events, attempts, available_at, last_error) "
+            f'SELECT "{accounts}".id, now(), %s, 0, now(), %s FROM "{accounts}" '
+            f'WHERE "{accounts}".id = %s AND "{accounts}".enabled AND {fingerprint_sql(accounts)} = %s '
+            f"RETURNING id, received_at",
+            [encoded, "", account.pk, fingerprint],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return JournalEntry(pk=row[0], channel_account=account, events=encoded, received_at=row[1], available_at=row[1])
 
 
 def drain_all(max_batches: int = 1_000) -> DrainReport:

@@ -9,10 +9,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from omnidesk.channel_accounts.models import ChannelAccount
-from omnidesk.channel_accounts.selectors import account_by_public_id, account_context
 from omnidesk.inbound.models import JournalEntry
 from omnidesk.inbound.journal import ingest_entry, inline, journal_append
 from omnidesk.inbound.services import IngestReport, InvalidEvent, validate_events
+from omnidesk.inbound.webhook_accounts import WebhookAccount, forget, webhook_account
 from omnidesk.plugin_api.errors import MalformedPayload, VerificationFailed
 from omnidesk.plugin_api.events import WebhookRequest, WebhookResult
 from omnidesk.plugin_api.registry import UnknownPlugin, get_adapter
@@ -70,22 +70,41 @@ def webhook(request: HttpRequest, public_id: str) -> HttpResponse:
     if request.method not in ("GET", "POST"):
         return _error(405, "method_not_allowed", "Use POST (or GET for a subscription handshake).", Allow="GET, POST")
     try:
-        account = account_by_public_id(public_id)
+        # A handshake (GET) checks a token someone may have just changed: never from the cache.
+        found = webhook_account(public_id, fresh=request.method == "GET")
     except DatabaseError:
         return _error(503, "unavailable", "Temporarily unavailable; retry later.", **{"Retry-After": "30"})
-    if account is None:
+    if found is None:
         return _error(404, "unknown_account", "No channel account has this webhook address.")
-    try:
-        adapter = get_adapter(account.plugin_key)
-    except UnknownPlugin:
-        return _error(503, "plugin_unavailable", "The channel plugin is not installed.", **{"Retry-After": "300"})
     limit = settings.OMNIDESK["WEBHOOK_MAX_BYTES"]
     body = _read_body(request, limit)
     if body is None:
         return _error(413, "payload_too_large", f"The body exceeds the limit of {limit} bytes.")
+    response = _accept(request, body, found)
+    if response is None:  # the cached account was out of date: read it again and handle the webhook anew
+        try:
+            found = webhook_account(public_id, fresh=True)
+        except DatabaseError:
+            return _error(503, "unavailable", "Temporarily unavailable; retry later.", **{"Retry-After": "30"})
+        if found is None:
+            return _error(404, "unknown_account", "No channel account has this webhook address.")
+        response = _accept(request, body, found)
+    assert response is not None  # only a cached account can be out of date
+    return response
+
+
+def _accept(request: HttpRequest, body: bytes, found: WebhookAccount) -> HttpResponse | None:
+    """Verify, parse and journal the webhook; None when the cached account turned out to be out of date."""
+    account = found.account
     try:
-        result = adapter.handle_webhook(_webhook_request(request, body), account_context(account))
+        adapter = get_adapter(account.plugin_key)
+    except UnknownPlugin:
+        return _error(503, "plugin_unavailable", "The channel plugin is not installed.", **{"Retry-After": "300"})
+    try:
+        result = adapter.handle_webhook(_webhook_request(request, body), found.context)
     except VerificationFailed as exc:
+        if found.cached:
+            return None  # perhaps the secret changed a moment ago
         logger.warning("webhook verification failed", extra={"account": account.public_id, "plugin": account.plugin_key})
         return _error(403, "verification_failed", str(exc) or "The request could not be verified.")
     except MalformedPayload as exc:
@@ -99,10 +118,13 @@ def webhook(request: HttpRequest, public_id: str) -> HttpResponse:
     report: IngestReport | None = IngestReport()
     if result.events:
         try:
-            entry = journal_append(account=account, events=result.events)
+            entry = journal_append(account=account, events=result.events, fingerprint=found.fingerprint)
         except DatabaseError:
             logger.exception("webhook journal append failed", extra={"account": account.public_id})
             return _error(503, "unavailable", "Temporarily unavailable; retry later.", **{"Retry-After": "30"})
+        if entry is None:  # switched off or reconfigured since it was cached
+            forget(account.public_id)
+            return None
         # Accepted: the events are durable. Inline they are stored now, and the answer says what became of them.
         report = _ingest_inline(entry) if inline() else None
     if result.response is not None:
