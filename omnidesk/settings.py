@@ -266,6 +266,9 @@ OMNIDESK = {
     # at most this many at once per account.
     "OUTBOUND_BATCH_SIZE": env.int("OMNIDESK_OUTBOUND_BATCH_SIZE", default=50),
     "OUTBOUND_MAX_CONCURRENT_SENDS": env.int("OMNIDESK_OUTBOUND_MAX_CONCURRENT_SENDS", default=8),
+    # Drains of one account that may run at once (each in a worker thread or process of its own, each with its own
+    # sends in flight): with several worker processes, more than one can then share a busy account's backlog.
+    "OUTBOUND_DRAINS_PER_ACCOUNT": env.int("OMNIDESK_OUTBOUND_DRAINS_PER_ACCOUNT", default=1),
     # A message claimed for sending longer ago than this is considered lost by its worker.
     "OUTBOUND_STALL_SECONDS": env.int("OMNIDESK_OUTBOUND_STALL_SECONDS", default=300),
     # Circuit breaker per channel account (omnidesk/ops/breaker.py): this many transient failures in a row stop its

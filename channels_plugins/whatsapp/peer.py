@@ -109,6 +109,7 @@ class GraphPeer:
         self.send_log: list[SendAttempt] = []  # every message send (not read receipts), in order of arrival
         self.send_delay = 0.0  # seconds every send waits before its answer: a slow provider
         self.in_flight = 0  # sends being answered right now
+        self.peak_in_flight = 0  # the most sends it was answering at once
         self._limited_until = 0.0
         self._limit_retry_after: int | None = None
         self._failures: deque[Failure] = deque()
@@ -314,6 +315,7 @@ class GraphPeer:
         with self._lock:
             failure = self._failures.popleft() if self._failures else None
             self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             return self._answer_send(request, failure)
         finally:

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 SCHEDULED_SECONDS = 10  # how long "a drain of this account is on its way" keeps further replies from asking again
-# pg_try_advisory_lock(OUTBOUND_LOCK, account id): one drain per channel account at a time.
+# pg_try_advisory_lock(OUTBOUND_LOCK + slot, account id): the drain slots of a channel account.
 OUTBOUND_LOCK = 0x6F6D6F75
 WAKE_MARGIN = 0.05  # seconds after the retry time, so the wake-up does not come a hair early
 CLAIM_POLL = 0.2  # seconds between looks for new due replies while sends are out
@@ -89,7 +89,8 @@ def deliver(message_id: int, *, use_breaker: bool = True) -> tuple[Outcome, floa
 def deliver_due(account_id: int, *, in_process: bool = False, wake: str = "") -> int:
     """Deliver the account's due replies, in batches, until none is due; returns how many attempts were made.
 
-    One drain per account at a time: a drain that finds another running leaves the work to it. After letting go it
+    At most OUTBOUND_DRAINS_PER_ACCOUNT drains per account at a time: one that finds them all taken leaves the
+    work to those. After letting go it
     looks once more, for replies committed while it held the lock whose own drain gave way to it. The earliest retry
     time left gets a wake-up. `in_process` (tasks run eagerly): retries are made at once and the breaker is not
     consulted, since nothing could wait. `wake`: the mark of the wake-up this drain is, let go so the next can be set.
@@ -99,10 +100,10 @@ def deliver_due(account_id: int, *, in_process: bool = False, wake: str = "") ->
         _forget(wake)
     attempts = 0
     for _look in range(MAX_LOOKS):
-        with _account_lock(account_id) as held:
-            if not held:
+        with _account_lock(account_id) as slot:
+            if slot is None:
                 return attempts
-            attempts += _drain(account_id, in_process=in_process)
+            attempts += _drain(account_id, in_process=in_process, may_ask_helper=slot == 0)
         if not due_exists(account_id, ignore_retry_times=in_process):
             break
     if not in_process:
@@ -110,19 +111,24 @@ def deliver_due(account_id: int, *, in_process: bool = False, wake: str = "") ->
     return attempts
 
 
-def _drain(account_id: int, *, in_process: bool) -> int:
+def _drain(account_id: int, *, in_process: bool, may_ask_helper: bool = False) -> int:
     """Claim and send until nothing is due. While sends are out, it looks for new due replies every CLAIM_POLL
-    seconds (an agent's new reply does not wait for a slow provider to answer the others)."""
+    seconds (an agent's new reply does not wait for a slow provider to answer the others). The first drain of an
+    account asks for a helper in the next slot when it finds a full batch waiting (a backlog)."""
     account = ChannelAccount.objects.select_related("municipality").filter(pk=account_id).first()
     if account is None:
         return 0
     claimed = 0
+    batch_size = settings.OMNIDESK["OUTBOUND_BATCH_SIZE"]
     last_empty = float("-inf")
     with Pipeline(account, parallel=concurrent_sends(account), use_breaker=not in_process) as pipeline:
         while True:
             if pipeline.wants_more and time.monotonic() - last_empty >= CLAIM_POLL:
-                batch = claim_due(account_id, settings.OMNIDESK["OUTBOUND_BATCH_SIZE"], ignore_retry_times=in_process)
+                batch = claim_due(account_id, batch_size, ignore_retry_times=in_process)
                 claimed += len(batch)
+                if may_ask_helper and len(batch) == batch_size and settings.OMNIDESK["OUTBOUND_DRAINS_PER_ACCOUNT"] > 1:
+                    may_ask_helper = False
+                    _ask_helper(account_id)
                 if batch:
                     pipeline.add(batch)
                 else:
@@ -136,22 +142,37 @@ def _drain(account_id: int, *, in_process: bool) -> int:
     return claimed
 
 
+def _ask_helper(account_id: int) -> None:
+    from omnidesk.outbound.tasks import deliver_due as deliver_due_task
+
+    try:
+        deliver_due_task.delay(account_id)
+    except Exception:  # noqa: BLE001  (a helper is a bonus; this drain carries on)
+        logger.warning("no helper drain enqueued", extra={"account_id": account_id})
+
+
 @contextmanager
-def _account_lock(account_id: int) -> Iterator[bool]:
-    """A session-level advisory lock (held across the drain's transactions; gone with the connection if the
-    worker dies). Where there are no advisory locks (SQLite, the embedded default) there is one process."""
+def _account_lock(account_id: int) -> Iterator[int | None]:
+    """One of the account's OUTBOUND_DRAINS_PER_ACCOUNT drain slots: a session-level advisory lock, held across the
+    drain's transactions and gone with the connection if the worker dies. Drains of one account may run side by side
+    (in several worker processes) because claims never overlap and a conversation's next reply is only claimed once
+    its previous one is done. Where there are no advisory locks (SQLite, the embedded default) there is one process."""
     if connection.vendor != "postgresql":
-        yield True
+        yield 0
         return
+    held = None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [OUTBOUND_LOCK, account_id])
-        held = bool(cursor.fetchone()[0])
+        for slot in range(max(1, settings.OMNIDESK["OUTBOUND_DRAINS_PER_ACCOUNT"])):
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [OUTBOUND_LOCK + slot, account_id])
+            if cursor.fetchone()[0]:
+                held = slot
+                break
     try:
         yield held
     finally:
-        if held:
+        if held is not None:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [OUTBOUND_LOCK, account_id])
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [OUTBOUND_LOCK + held, account_id])
 
 
 def _wake_up_for_retries(account_id: int) -> None:

@@ -26,7 +26,9 @@ class Shape:
     ws_workers: int = 1  # uvicorn processes for websockets
     worker_pool: str = "threads"  # Celery pool: delivery waits on the provider's HTTP, so threads, not processes
     worker_concurrency: int = 16
-    worker_processes: int = 1  # Celery workers side by side, as replicas of the worker service
+    # Celery workers side by side, as replicas of the worker service: one per core, so a busy account's delivery
+    # (Python, one core per process) can use both.
+    worker_processes: int = 2
 
     def describe(self) -> str:
         workers = f"{self.worker_processes} x " if self.worker_processes > 1 else ""
@@ -69,7 +71,9 @@ class Stack:
             self._spawn(name, [str(BIN / "celery"), "-A", "omnidesk", "worker", "--pool", self.shape.worker_pool,
                                "--concurrency", str(self.shape.worker_concurrency), "--without-heartbeat",
                                "--without-mingle", "--without-gossip", "--loglevel", "WARNING", "-n",
-                               f"{name}@%h"], OMNIDESK_DB_CONN_MAX_AGE="600")
+                               f"{name}@%h"], OMNIDESK_DB_CONN_MAX_AGE="600",
+                        # One drain of a busy account per worker process (docs/deploy.md).
+                        OMNIDESK_OUTBOUND_DRAINS_PER_ACCOUNT=str(self.shape.worker_processes))
         try:
             if "web" in self.services:
                 self._wait_tcp(self.web_port)
