@@ -63,7 +63,7 @@ class Command(BaseCommand):
         pipeline.add_argument("--ws-workers", type=int, default=1, help="uvicorn processes for websockets.")
         pipeline.add_argument("--worker-pool", choices=["threads", "prefork"], default="threads", help="Celery pool.")
         pipeline.add_argument("--worker-concurrency", type=int, default=16, help="Celery worker threads or processes.")
-        pipeline.add_argument("--worker-processes", type=int, default=1,
+        pipeline.add_argument("--worker-processes", type=int, default=2,  # one per core here (stack.Shape)
                               help="Celery worker processes, each with that pool (like worker replicas).")
 
     def handle(self, *args: Any, **options: Any) -> None:
