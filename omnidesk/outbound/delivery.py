@@ -114,10 +114,13 @@ class Pipeline:
     def __enter__(self) -> Pipeline:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.finish()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        try:
+            if exc_type is None:  # after a crash (the database went away) the sweep deals with what is `sending`
+                self.finish()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
 
     @property
     def wants_more(self) -> bool:
