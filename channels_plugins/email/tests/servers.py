@@ -145,6 +145,20 @@ protocol imap {{
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
 
 
+def _live_members(pgid: int) -> list[int]:
+    """Processes of the group that have not exited yet (zombies left out)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
 class Dovecot:
     """A private Dovecot IMAP server (plain port + implicit-TLS port) with passwd-file users and Maildir storage.
 
@@ -242,6 +256,11 @@ class Dovecot:
         except ProcessLookupError:
             pass
         process.wait()
+        # The children die a moment after the master (a SIGKILLed process still tears down): wait until none of
+        # the group is alive, so a test that looks right after stop() finds nothing (zombies are init's to reap).
+        deadline = time.monotonic() + 5
+        while _live_members(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def stop(self) -> None:
         """Kill the whole process group and remove every file of this instance."""
