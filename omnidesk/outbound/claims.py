@@ -45,8 +45,7 @@ def due_exists(account_id: int, *, ignore_retry_times: bool = False) -> bool:
 
 def next_due_at(account_id: int) -> datetime | None:
     """When the account's next claimable reply is due (now, if one already is); None if none waits."""
-    at = _due(account_id, ignore_retry_times=True).aggregate(at=Min(Coalesce("next_attempt_at", Now())))["at"]
-    return at
+    return _due(account_id, ignore_retry_times=True).aggregate(at=Min(Coalesce("next_attempt_at", Now())))["at"]
 
 
 def _due(account_id: int, ignore_retry_times: bool) -> QuerySet[Message]:

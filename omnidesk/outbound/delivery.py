@@ -152,6 +152,8 @@ class Pipeline:
 
     def pump(self) -> None:
         """Start sends from the backlog while there is room."""
+        if self._backlog and self._adapter is None:  # here, not on a sender thread: set once, before any send
+            self._adapter, self._context = get_adapter(self.account.plugin_key), account_context(self.account)
         while self._backlog and not self.stopping and len(self._in_flight) < self.parallel:
             attempt = self._backlog.popleft()
             if self.parallel == 1:
@@ -187,10 +189,8 @@ class Pipeline:
         return self.outcomes
 
     def _send(self, attempt: Attempt) -> None:
-        if self._adapter is None:
-            self._adapter, self._context = get_adapter(self.account.plugin_key), account_context(self.account)
         try:
-            attempt.result = self._adapter.send(attempt.outbound, self._context)  # type: ignore[arg-type]
+            attempt.result = self._adapter.send(attempt.outbound, self._context)  # type: ignore[union-attr, arg-type]
         except Exception as exc:  # noqa: BLE001  (sorted out when the outcome is recorded)
             attempt.error = exc
 
