@@ -91,14 +91,18 @@ class TimedPeer(GraphPeer):
 
 
 # --- ceilings -----------------------------------------------------------------------------------
-def insert_view_ceiling(env: dict[str, str], shape: Shape, plan: Plan) -> LoadResult:
+def insert_view_ceiling(env: dict[str, str], shape: Shape, plan: Plan) -> tuple[LoadResult, dict[str, float]]:
+    """The view's rate, and the CPU seconds each part used meanwhile."""
     ceiling.create_table()
     with Stack(shape=shape, env={**env, "DJANGO_SETTINGS_MODULE": "omnidesk.ops.benchmarks.ceiling"},
                services=("web",)) as stack:
         body = json.dumps({"object": "whatsapp_business_account", "text": "x" * 300}).encode()
         requests_ = [Request("/insert", body, {"Content-Type": "application/json"}, "")] * plan.ceiling_requests
         post_all(stack.web_url, requests_[:200], concurrency=plan.concurrency)  # warm-up
-        return post_all(stack.web_url, requests_, concurrency=plan.concurrency)
+        before = stack.cpu_seconds()
+        load = post_all(stack.web_url, requests_, concurrency=plan.concurrency)
+        after = stack.cpu_seconds()
+        return load, {name: after[name] - before.get(name, 0.0) for name in after}
 
 
 def postgres_ceiling(seconds: float = 3.0, clients: int = 4) -> float:
@@ -293,6 +297,15 @@ def _cpu_used(before: dict[str, float], after: dict[str, float], seconds: float)
     return f"{sum(used.values()) / capacity:.0%}", f"of {os.cpu_count()} cores for {seconds:.1f} s: {parts}"
 
 
+def _cpu_each(used: dict[str, float], count: int, unit: str) -> tuple[str, str]:
+    """("N ms", "part ms …"): CPU time per request or message, all parts together and each, to compare across runs
+    and with the ceiling (a busier machine lowers rates more than it changes these)."""
+    count = max(count, 1)
+    parts = ", ".join(f"{name} {value * 1000 / count:.2f}" for name, value in
+                      sorted(used.items(), key=lambda item: -item[1]) if value * 1000 / count >= 0.005)
+    return f"{sum(used.values()) * 1000 / count:.2f} ms", f"per {unit}: {parts}"
+
+
 def _ms(values: list[float]) -> str:
     return (f"p50 {percentile(values, .5):.0f} / p95 {percentile(values, .95):.0f} / p99 {percentile(values, .99):.0f}"
             f" / max {max(values):.0f} ms") if values else "no samples"
@@ -309,12 +322,13 @@ def run(*, plan: Plan, shape: Shape, out: Out) -> Report:
 
     out(f"Shape: {shape.describe()}; {os.cpu_count()} CPUs")
     out("Ceiling: one-INSERT view …")
-    view = insert_view_ceiling(env, shape, plan)
+    view, view_cpu = insert_view_ceiling(env, shape, plan)
     out("Ceiling: PostgreSQL inserts, channel layer …")
     pg = postgres_ceiling()
     layer = group_send_ceiling()
     report.add("ceiling: one-INSERT view", f"{view.per_second:,.0f}/s",
                f"{len(view.latencies_ms):,} requests at {plan.concurrency} concurrent; {_ms(view.latencies_ms)}")
+    report.add("  CPU", *_cpu_each(view_cpu, len(view.latencies_ms), "request"))
     report.add("ceiling: PostgreSQL 1-row tx", f"{pg:,.0f}/s", "4 clients, synchronous commit")
     report.add("ceiling: group_send", f"{layer:,.0f}/s", "one sender, one member")
 
@@ -334,7 +348,10 @@ def run(*, plan: Plan, shape: Shape, out: Out) -> Report:
                 load = post_all(stack.web_url, _webhooks(peer, account, plan, plan.inbound, "burst"),
                                 concurrency=plan.concurrency)
                 stored, stored_rate = _stored_per_second(municipality, before, load)
-                burst_cpu = _cpu_used(cpu_before, stack.cpu_seconds(), time.monotonic() - load.started)
+                cpu_after = stack.cpu_seconds()
+                burst_cpu = _cpu_used(cpu_before, cpu_after, time.monotonic() - load.started)
+                burst_each = _cpu_each({name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after},
+                                       stored, "message")
                 delivery = _delivery(load, _wait_settled(dashboards, load, plan.dashboards, plan.settle_seconds),
                                      plan.dashboards)
                 report.add("inbound, full speed", f"{stored_rate:,.0f}/s",
@@ -345,6 +362,7 @@ def run(*, plan: Plan, shape: Shape, out: Out) -> Report:
                            f"of {delivery.expected:,}; lost {delivery.lost}; {_ms(delivery.latencies_ms)}; "
                            f"{delivery.catch_ups} catch-ups recovered {delivery.recovered}")
                 report.add("  CPU during the burst", burst_cpu[0], burst_cpu[1])
+                report.add("  CPU", *burst_each)
 
                 dashboards.reset()
                 paced_count = int(plan.paced_rate * plan.paced_seconds)
@@ -366,11 +384,15 @@ def run(*, plan: Plan, shape: Shape, out: Out) -> Report:
             out(f"Outbound: {plan.outbound:,} replies …")
             cpu_before, started = stack.cpu_seconds(), time.monotonic()
             rate, latencies, missing = _outbound(municipality, agent, peer, plan.outbound)
-            outbound_cpu = _cpu_used(cpu_before, stack.cpu_seconds(), time.monotonic() - started)
+            cpu_after = stack.cpu_seconds()
+            outbound_cpu = _cpu_used(cpu_before, cpu_after, time.monotonic() - started)
+            outbound_each = _cpu_each({name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after},
+                                      plan.outbound - missing, "reply")
             report.add("outbound", f"{rate:,.0f}/s",
                        f"{plan.outbound - missing:,} of {plan.outbound:,} delivered; queue-to-provider {_ms(latencies)}",
                        f"{rate / tasks:.0%} of Celery")
             report.add("  CPU during delivery", outbound_cpu[0], outbound_cpu[1])
+            report.add("  CPU", *outbound_each)
     out("")
     report.print(out)
     out("")

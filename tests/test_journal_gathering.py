@@ -1,0 +1,81 @@
+"""Drains gather larger batches only while webhooks arrive fast (inbound.listener, inbound.journal.Gathering)."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from omnidesk.inbound import journal
+from omnidesk.inbound.listener import AppendRate, gathering_for
+from omnidesk.inbound.models import JournalEntry
+from omnidesk.tickets.models import Message
+from tests.conftest import new_resident_id, post_sandbox
+from tests.test_inbound_journal import ingest_mode
+
+
+def test_the_append_rate_follows_the_newest_ids_drains_took_and_fades_when_appends_stop():
+    rate = AppendRate(window=1.0)
+    assert rate.per_second(at=0.0) == 0.0
+    rate.note(100, at=0.0)
+    assert rate.per_second(at=0.0) == 0.0, "one drain says nothing about a rate"
+    rate.note(150, at=0.1)
+    rate.note(300, at=0.5)
+    assert rate.per_second(at=0.5) == pytest.approx(400.0)
+    assert rate.per_second(at=0.8) == pytest.approx(250.0), "no append since: the rate falls"
+    assert rate.per_second(at=5.0) == 0.0, "quiet for longer than the window: no rate"
+    rate.note(0, at=5.0)
+    assert rate.per_second(at=5.0) == 0.0, "a drain that took nothing is no measurement"
+
+
+def test_drains_gather_only_above_the_configured_rate(settings):
+    settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_RATE": 200, "INGEST_GATHER_BATCH": 80,
+                         "INGEST_GATHER_MS": 25}
+    assert gathering_for(120.0) is None, "100 webhooks a second: every drain starts at once"
+    assert gathering_for(450.0) == journal.Gathering(batch=80, wait=0.025)
+    settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_RATE": 0}
+    assert gathering_for(10_000.0) is None, "0 switches gathering off"
+
+
+def _post(account, count: int, tag: str) -> None:  # type: ignore[no-untyped-def]
+    client = Client()
+    for n in range(count):
+        assert post_sandbox(client, account, {"id": f"{tag}-{n}", "text": f"Bericht {tag} {n}"},
+                            new_resident_id()).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_gathering_drain_waits_for_what_arrives_meanwhile_and_stores_it_in_the_same_batch(account):
+    with ingest_mode("worker"):
+        _post(account, 2, "early")
+        reports: list[journal.DrainReport] = []
+
+        def drain() -> None:
+            try:
+                reports.append(journal.drain(gathering=journal.Gathering(batch=50, wait=1.5)))
+            finally:
+                connection.close()
+
+        draining = threading.Thread(target=drain)
+        draining.start()
+        time.sleep(0.3)  # the drain holds the lock and waits
+        _post(account, 3, "late")
+        draining.join(10)
+    [report] = reports
+    assert (report.entries, report.failed, report.stored.messages) == (5, 0, 5)
+    assert not JournalEntry.objects.exists()
+    assert Message.objects.count() == 5
+    with ingest_mode("worker"):
+        _post(account, 1, "next")
+    assert JournalEntry.objects.get().pk == report.last_id + 1, "the report names the newest entry it took"
+
+
+def test_a_drain_that_finds_a_full_batch_does_not_wait(account):
+    with ingest_mode("worker"):
+        _post(account, 4, "full")
+        started = time.monotonic()
+        report = journal.drain(gathering=journal.Gathering(batch=4, wait=30.0))
+    assert report.entries == 4
+    assert time.monotonic() - started < 15, "a batch already full is stored without the wait"
