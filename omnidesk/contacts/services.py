@@ -1,7 +1,7 @@
 """Writes: contacts and identities."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -81,12 +81,17 @@ def contact_update_name(*, municipality: Municipality, identity: IdentityRef, di
 
 
 def contacts_rename(
-    *, municipality: Municipality, names: Sequence[tuple[IdentityRef, str]]
+    *, municipality: Municipality, names: Sequence[tuple[IdentityRef, str]],
+    known: Mapping[tuple[str, str], ContactIdentity] | None = None,
 ) -> dict[tuple[str, str], Contact]:
     """The names residents go by now (a provider's profile): the last name per address wins; unknown addresses are
-    skipped. Returns the contacts found, by normalised (kind, value)."""
+    skipped. Returns the contacts found, by normalised (kind, value). `known`: identities (with their contacts) the
+    caller has in hand from this transaction (identities_resolve), so they are not read again."""
     latest = {_key(ref): name[:200] for ref, name in names}
-    found = _stored(municipality, latest)
+    known = known or {}
+    found = {key: known[key] for key in latest if key in known}
+    if len(found) < len(latest):
+        found.update(_stored(municipality, [key for key in latest if key not in found]))
     renamed = []
     for key, identity in found.items():
         if latest[key] and identity.contact.display_name != latest[key]:

@@ -91,6 +91,8 @@ class _Pending:
         self.names: list[tuple[ChannelAccount, ProfileUpdate]] = []
         self.statuses: list[tuple[ChannelAccount, StatusUpdate]] = []
         self.acknowledgements: dict[int, str] = {}
+        # Identities resolved for this batch's messages, per municipality: a message's profile name needs no new read.
+        self.identities: dict[int, dict[tuple[str, str], ContactIdentity]] = {}
 
     def add(self, account: ChannelAccount, event: InboundEvent) -> bool:
         """Take the event if it can wait; False if it must be stored now (after `flush`)."""
@@ -111,7 +113,8 @@ class _Pending:
         self._store_messages()
         for municipality, names in _per_municipality(self.names):
             try:
-                contacts_rename(municipality=municipality, names=[(e.identity, e.display_name) for e in names])
+                contacts_rename(municipality=municipality, names=[(e.identity, e.display_name) for e in names],
+                                known=self.identities.get(municipality.pk))
             except InvalidIdentity as exc:
                 raise InvalidEvent(str(exc)) from exc
             self.report.profiles += len(names)
@@ -124,11 +127,11 @@ class _Pending:
         if not self.messages:
             return
         waiting, self.messages = self.messages, []
-        identities: dict[int, dict[tuple[str, str], ContactIdentity]] = {}
+        identities = self.identities
         for municipality, events in _per_municipality(waiting):
             try:
-                identities[municipality.pk] = identities_resolve(
-                    municipality=municipality, senders=[(e.sender, e.sender_name) for e in events])
+                identities.setdefault(municipality.pk, {}).update(identities_resolve(
+                    municipality=municipality, senders=[(e.sender, e.sender_name) for e in events]))
             except InvalidIdentity as exc:
                 raise InvalidEvent(str(exc)) from exc
         items = []

@@ -153,12 +153,35 @@ def publish(*, municipality_id: int, type: str, payload: dict[str, Any]) -> Even
 
 
 def publish_many(*, municipality_id: int, events: list[tuple[str, dict[str, Any]]]) -> list[Event]:
-    """Store the events (type, payload) in order, in one statement; numbered and pushed after the commit."""
-    rows = Event.objects.bulk_create([Event(municipality_id=municipality_id, type=type, payload=_jsonable(payload))
-                                      for type, payload in events])
-    ids = [row.pk for row in rows]
+    """Store the events (type, payload) in order, in one statement; numbered and pushed after the commit.
+    The payloads are encoded here, so unserialisable data fails in the service, not later in the layer."""
+    if not events:
+        return []
+    now = timezone.now()
+    documents = [(type, json.dumps(payload, cls=DjangoJSONEncoder)) for type, payload in events]
+    if connection.vendor == "postgresql":
+        ids = _insert_events(municipality_id, documents, now)
+        rows = [Event(pk=pk, municipality_id=municipality_id, type=type, payload=payload, created_at=now)
+                for pk, (type, payload) in zip(ids, events)]
+    else:
+        rows = Event.objects.bulk_create([Event(municipality_id=municipality_id, type=type, payload=json.loads(document))
+                                          for type, document in documents])
+        ids = [row.pk for row in rows]
     transaction.on_commit(lambda: _after_commit(municipality_id, ids))
     return rows
+
+
+def _insert_events(municipality_id: int, documents: list[tuple[str, str]], now: Any) -> list[int]:
+    # One INSERT … VALUES with the JSON as text: bulk_create sends the payloads as a jsonb[] array, whose quoting
+    # psycopg does in Python, character by character: four times the cost of the whole insert.
+    rows = ", ".join(["(%s, %s, %s::jsonb, %s)"] * len(documents))
+    params: list[Any] = []
+    for type, document in documents:
+        params += [municipality_id, type, document, now]
+    with connection.cursor() as cursor:
+        cursor.execute(f'INSERT INTO "{Event._meta.db_table}" (municipality_id, type, payload, created_at) '
+                       f"VALUES {rows} RETURNING id", params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def signal(*, municipality_id: int, type: str, payload: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, prefetch_related_objects
+from django.db.models import F
 from django.utils import timezone
 
 from omnidesk.channel_accounts.models import ChannelAccount
@@ -24,7 +24,7 @@ from omnidesk.ops.bulk import bulk_update_rows
 from omnidesk.plugin_api.events import InboundAttachment
 from omnidesk.realtime.services import publish_many
 from omnidesk.tenants.models import Municipality
-from omnidesk.tickets.models import Direction, Kind, Message, RoutingRule, Status, Ticket
+from omnidesk.tickets.models import Attachment, Direction, Kind, Message, RoutingRule, Status, Ticket
 from omnidesk.tickets.presenters import message_data, ticket_data
 from omnidesk.tickets.routing_rules import active_rules, route_new_ticket
 from omnidesk.tickets.threads import ThreadHint, thread_ticket
@@ -122,13 +122,12 @@ def _receive(items: Sequence[Incoming]) -> list[Message | None]:
         if ticket.pk is not None:
             touched[ticket.pk] = ticket
     _number_and_create(new_tickets)  # with the fields above: new tickets need no update
-    messages = _create_messages(fresh, tickets)
+    messages, files = _create_messages(fresh, tickets)
     _update_tickets(list(touched.values()))
     stored = [m for m in messages if m is not None]
-    prefetch_related_objects(stored, "attachments")
     for municipality_id in {m.municipality_id for m in stored}:
         publish_many(municipality_id=municipality_id, events=[
-            ("message.created", {"message": message_data(m), "ticket": ticket_data(m.ticket)})
+            ("message.created", {"message": message_data(m, files.get(m.pk, ())), "ticket": ticket_data(m.ticket)})
             for m in stored if m.municipality_id == municipality_id
         ])
     notify_inbound_many(stored)  # before a new ticket's automatic assignment, which notifies the assignee itself
@@ -219,7 +218,9 @@ def _update_tickets(tickets: list[Ticket]) -> None:
                                "updated_at"])
 
 
-def _create_messages(items: Sequence[Incoming | None], tickets: Sequence[Ticket | None]) -> list[Message | None]:
+def _create_messages(items: Sequence[Incoming | None], tickets: Sequence[Ticket | None]
+                     ) -> tuple[list[Message | None], dict[int, list[Attachment]]]:
+    """The messages (None where the item is), and the attachments stored with them by message id."""
     from omnidesk.tickets.services import store_attachment
 
     unsaved: list[Message | None] = []
@@ -235,11 +236,11 @@ def _create_messages(items: Sequence[Incoming | None], tickets: Sequence[Ticket 
             quoted_text=item.quoted_text, sent_at=item.sent_at, metadata=dict(item.metadata),
         ))
     Message.objects.bulk_create([m for m in unsaved if m is not None])
+    files: dict[int, list[Attachment]] = {}
     for item, message in zip(items, unsaved):
-        if item is not None and message is not None:
-            for attachment in item.attachments:
-                store_attachment(message, attachment)
-    return unsaved
+        if item is not None and message is not None and item.attachments:
+            files[message.pk] = [store_attachment(message, attachment) for attachment in item.attachments]
+    return unsaved, files
 
 
 def _welcome(firsts: list[tuple[Incoming, Message]]) -> None:

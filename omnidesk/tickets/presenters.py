@@ -1,6 +1,7 @@
 """Plain-data views of tickets and messages, shared by realtime events and the API."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.urls import reverse
@@ -60,7 +61,8 @@ def _quoted_text(message: Message) -> str:
     return text or ""
 
 
-def message_data(message: Message) -> dict[str, Any]:
+def message_data(message: Message, attachments: Sequence[Attachment] | None = None) -> dict[str, Any]:
+    """What dashboards show of a message; `attachments` when the caller has them in hand (a message just stored)."""
     if message.author_user_id:
         author = user_name(message.author_user)
     elif message.author_contact_id:
@@ -90,5 +92,5 @@ def message_data(message: Message) -> dict[str, Any]:
         "automatic": bool(message.metadata.get("automatic")),
         "cc": list(message.metadata.get("cc", [])),
         "quotable": message.direction == "inbound" and message.kind == "message" and bool(message.provider_message_id),
-        "attachments": [attachment_data(a) for a in message.attachments.all()],
+        "attachments": [attachment_data(a) for a in (message.attachments.all() if attachments is None else attachments)],
     }
