@@ -20,12 +20,12 @@ def _plugin_urls() -> list[URLPattern | URLResolver]:
 
 
 urlpatterns = [
+    path("webhooks/", include("omnidesk.inbound.urls")),  # first: the busiest path, resolved without trying the rest
     path("", include("omnidesk.dashboard.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
-    path("webhooks/", include("omnidesk.inbound.urls")),
     path("events/", catch_up, name="events"),
     path("responses/", include("omnidesk.responses.urls")),
     path("notifications/", include("omnidesk.notifications.urls")),

@@ -12,7 +12,8 @@ from omnidesk.tenants.models import Municipality
 
 
 class Event(models.Model):
-    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+",
+                                     db_index=False)  # event_catchup_idx starts with it
     type = models.CharField(max_length=40)
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

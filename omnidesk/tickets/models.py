@@ -42,9 +42,12 @@ class Tag(models.Model):
 
 
 class Ticket(models.Model):
-    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="tickets")
+    # Every inbound message writes a new version of its ticket's row, and with it an entry in each of the ticket's
+    # indexes: an index of its own for a field that starts a composite index (municipality: ticket_inbox_idx,
+    # ticket_unique_number; contact: ticket_thread_idx) would only add to that cost.
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="tickets", db_index=False)
     number = models.PositiveIntegerField(_("number"))
-    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="tickets")
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="tickets", db_index=False)
     identity = models.ForeignKey(ContactIdentity, on_delete=models.PROTECT, related_name="tickets")
     channel_account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="tickets")
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
@@ -57,12 +60,13 @@ class Ticket(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
     # The ticket this one grew out of: e.g. someone else answered a resident's email thread.
     related_ticket = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups", verbose_name=_("related ticket")
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups",
+        verbose_name=_("related ticket"), db_index=False,  # ticket_related_idx: only the few that have one
     )
     preview = models.CharField(max_length=200, blank=True, editable=False)  # last message, for the inbox list
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    last_activity_at = models.DateTimeField(db_index=True)
+    last_activity_at = models.DateTimeField()  # ordered and filtered within a municipality: ticket_inbox_idx
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_outbound_at = models.DateTimeField(null=True, blank=True)
     first_response_at = models.DateTimeField(null=True, blank=True)
@@ -78,6 +82,8 @@ class Ticket(models.Model):
             # The inbox's view and channel counts (active tickets only) as index-only scans.
             models.Index(fields=["municipality", "status", "channel_account", "assignee", "team"], include=["id"],
                          condition=Q(status__in=["new", "open", "pending"]), name="ticket_active_idx"),
+            models.Index(fields=["related_ticket"], condition=Q(related_ticket__isnull=False),
+                         name="ticket_related_idx"),
         ]
 
     def __str__(self) -> str:
@@ -115,9 +121,11 @@ class Message(models.Model):
     html = models.TextField(blank=True)  # sanitised before it is stored
     quoted_text = models.TextField(blank=True, default="")  # the earlier conversation the sender quoted (email)
     subject = models.CharField(max_length=255, blank=True)
-    author_contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A message has one author: indexed where set (message_author_*_idx), not as NULL in the other's index.
+    author_contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                       db_index=False)
     author_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     provider_message_id = models.CharField(max_length=255, blank=True, default="")
     in_reply_to = models.CharField(max_length=255, blank=True, default="")
@@ -145,7 +153,13 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["ticket", "created_at"], name="message_thread_idx"),
-            models.Index(fields=["delivery_status", "next_attempt_at"], name="message_outbox_idx"),
+            # Replies only: inbound messages and notes have no delivery status.
+            models.Index(fields=["delivery_status", "next_attempt_at"], condition=~Q(delivery_status=""),
+                         name="message_outbox_idx"),
+            models.Index(fields=["author_contact"], condition=Q(author_contact__isnull=False),
+                         name="message_author_contact_idx"),
+            models.Index(fields=["author_user"], condition=Q(author_user__isnull=False),
+                         name="message_author_user_idx"),
             # The outbox drain (outbound/claims.py): an account's queued replies oldest first, and whether an earlier
             # reply of the same conversation is still pending. Partial, so they hold only the few replies in flight.
             models.Index(fields=["channel_account", "created_at", "id"], name="message_queued_idx",
