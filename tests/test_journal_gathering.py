@@ -9,10 +9,10 @@ from django.db import connection
 from django.test import Client
 
 from omnidesk.inbound import journal
-from omnidesk.inbound.listener import AppendRate, gathering_for
+from omnidesk.inbound.listener import AppendRate, JournalListener, gathering_for
 from omnidesk.inbound.models import JournalEntry
 from omnidesk.tickets.models import Message
-from tests.conftest import new_resident_id, post_sandbox
+from tests.conftest import new_resident_id, post_sandbox, wait_until
 from tests.test_inbound_journal import ingest_mode
 
 
@@ -79,3 +79,28 @@ def test_a_drain_that_finds_a_full_batch_does_not_wait(account):
         report = journal.drain(gathering=journal.Gathering(batch=4, wait=30.0))
     assert report.entries == 4
     assert time.monotonic() - started < 15, "a batch already full is stored without the wait"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_listener_drains_without_notices_during_a_burst_and_listens_again_when_it_ends(account, settings):
+    settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_RATE": 20, "INGEST_GATHER_BATCH": 10,
+                         "INGEST_GATHER_MS": 20}
+    listener = JournalListener()
+    listener.start()
+    try:
+        with ingest_mode("worker"):
+            polled = False
+            client = Client()
+            for n in range(120):  # a few hundred a second from this test: far above the 20/s set above
+                assert post_sandbox(client, account, {"id": f"b-{n}", "text": f"Burst {n}"},
+                                    new_resident_id()).status_code == 200
+                polled = polled or listener.polling
+            wait_until(lambda: Message.objects.count() == 120, timeout=20, message="the burst to be stored")
+            assert polled, "the listener stopped waiting for notices during the burst"
+            wait_until(lambda: not listener.polling, timeout=10, message="the listener to listen again")
+            assert post_sandbox(client, account, {"id": "alone", "text": "Alleen"}, new_resident_id()).status_code == 200
+            wait_until(lambda: Message.objects.filter(text="Alleen").exists(), timeout=5,
+                       message="a lone webhook after the burst to be stored on its notice")
+        assert not JournalEntry.objects.exists()
+    finally:
+        listener.stop()

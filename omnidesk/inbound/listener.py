@@ -8,7 +8,9 @@ seconds covers any gap.
 
 While webhooks arrive faster than OMNIDESK_INGEST_GATHER_RATE per second, drains gather larger batches
 (journal.Gathering): a few milliseconds more per message buy a much lower cost per message when the machine is busy.
-At a lower rate every drain starts at once.
+The listener then stops listening and drains one batch after the other (there is always work waiting), which spares
+PostgreSQL and the listener a notice per webhook; when the rate falls it listens again. At a lower rate every drain
+starts at once.
 """
 from __future__ import annotations
 
@@ -73,6 +75,7 @@ class JournalListener:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._rate = AppendRate()
+        self._polling = False
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="omnidesk-journal-listener", daemon=True)
@@ -83,30 +86,55 @@ class JournalListener:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    @property
+    def polling(self) -> bool:
+        """True while appends come so fast that the listener drains without waiting for notices."""
+        return self._polling
+
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
             try:
                 with psycopg.connect(**connection.get_connection_params(), autocommit=True) as listening:
                     listening.execute(f"LISTEN {CHANNEL}")
+                    self._polling = False
                     failures = 0
                     self._drain()  # what arrived while nobody listened
-                    while not self._stop.is_set():
-                        if any(True for _ in listening.notifies(timeout=WAIT_SECONDS, stop_after=1)):
-                            # Notices already queued are covered by this drain; one arriving during it wakes the next.
-                            for _ in listening.notifies(timeout=0):
-                                pass
-                            self._drain()
+                    self._follow(listening)
             except Exception:  # noqa: BLE001  (the database went away: listen again after a pause)
                 failures += 1
                 logger.warning("journal listener lost its connection", exc_info=True)
                 self._stop.wait(backoff_seconds(failures))
 
-    def _drain(self) -> None:
+    def _follow(self, listening: psycopg.Connection) -> None:
+        while not self._stop.is_set():
+            busy = gathering_for(self._rate.per_second()) is not None
+            if busy and not self._polling:
+                # Appends come faster than drains end: every drain has work waiting, so drain one after the other
+                # (each gathering its batch) and spare PostgreSQL and this thread a notice per webhook.
+                listening.execute(f"UNLISTEN {CHANNEL}")
+                self._polling = True
+            elif not busy and self._polling:
+                listening.execute(f"LISTEN {CHANNEL}")
+                self._polling = False
+                self._drain()  # what was appended before the LISTEN took effect
+                continue
+            if not self._polling:
+                if not any(True for _ in listening.notifies(timeout=WAIT_SECONDS, stop_after=1)):
+                    continue
+                # Notices already queued are covered by this drain; one arriving during it wakes the next.
+                for _ in listening.notifies(timeout=0):
+                    pass
+            if not self._drain() and self._polling:
+                self._stop.wait(WAIT_SECONDS)  # a failing drain is not retried in a tight loop
+
+    def _drain(self) -> bool:
         try:
             report = drain_all(gathering=gathering_for(self._rate.per_second()))
             self._rate.note(report.last_id)
+            return True
         except Exception:  # noqa: BLE001  (the entries stay in the journal; the next notice or beat drains them)
             logger.exception("journal drain failed")
+            return False
         finally:
             close_old_connections()
