@@ -252,8 +252,8 @@ OMNIDESK = {
     # Worker ingest under load: while webhooks arrive faster than this many per second (0: never), a drain that finds
     # fewer than INGEST_GATHER_BATCH entries waits INGEST_GATHER_MS for more (inbound/listener.py).
     "INGEST_GATHER_RATE": env.int("OMNIDESK_INGEST_GATHER_RATE", default=200),
-    "INGEST_GATHER_BATCH": env.int("OMNIDESK_INGEST_GATHER_BATCH", default=100),
-    "INGEST_GATHER_MS": env.int("OMNIDESK_INGEST_GATHER_MS", default=40),
+    "INGEST_GATHER_BATCH": env.int("OMNIDESK_INGEST_GATHER_BATCH", default=200),
+    "INGEST_GATHER_MS": env.int("OMNIDESK_INGEST_GATHER_MS", default=60),
     # Attachments (inbound, fetched from providers, or uploaded) above this size are refused.
     "MAX_ATTACHMENT_BYTES": env.int("OMNIDESK_MAX_ATTACHMENT_BYTES", default=25 * 1024 * 1024),
     # Webhook bodies above this size are refused with 413 before they are read.

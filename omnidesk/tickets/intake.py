@@ -163,12 +163,14 @@ def _latest_tickets(items: Sequence[Incoming]) -> dict[tuple[int, int], Ticket]:
     if not items:
         return {}
     found: dict[tuple[int, int], Ticket] = {}
-    rows = (Ticket.objects.select_for_update(of=("self",))
-            .select_related("municipality", "channel_account", "contact", "assignee")
-            .filter(contact_id__in={i.identity.contact_id for i in items},
-                    channel_account_id__in={i.account.pk for i in items})
+    accounts = {i.account.pk: i.account for i in items}
+    rows = (Ticket.objects.select_for_update(of=("self",)).select_related("contact", "assignee")
+            .filter(contact_id__in={i.identity.contact_id for i in items}, channel_account_id__in=accounts)
             .exclude(status=Status.CLOSED).order_by("-created_at", "-id"))
     for ticket in rows:
+        # The batch's accounts (with their municipality) are in hand: not joined and built again for every ticket.
+        ticket.channel_account = accounts[ticket.channel_account_id]
+        ticket.municipality = ticket.channel_account.municipality
         found.setdefault((ticket.contact_id, ticket.channel_account_id), ticket)
     return found
 
