@@ -93,18 +93,21 @@ class JournalListener:
 
     def _run(self) -> None:
         failures = 0
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(**connection.get_connection_params(), autocommit=True) as listening:
-                    listening.execute(f"LISTEN {CHANNEL}")
-                    self._polling = False
-                    failures = 0
-                    self._drain()  # what arrived while nobody listened
-                    self._follow(listening)
-            except Exception:  # noqa: BLE001  (the database went away: listen again after a pause)
-                failures += 1
-                logger.warning("journal listener lost its connection", exc_info=True)
-                self._stop.wait(backoff_seconds(failures))
+        try:
+            while not self._stop.is_set():
+                try:
+                    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as listening:
+                        listening.execute(f"LISTEN {CHANNEL}")
+                        self._polling = False
+                        failures = 0
+                        self._drain()  # what arrived while nobody listened
+                        self._follow(listening)
+                except Exception:  # noqa: BLE001  (the database went away: listen again after a pause)
+                    failures += 1
+                    logger.warning("journal listener lost its connection", exc_info=True)
+                    self._stop.wait(backoff_seconds(failures))
+        finally:
+            connection.close()  # this thread's own connection for the drains: not left open when it ends
 
     def _follow(self, listening: psycopg.Connection) -> None:
         while not self._stop.is_set():
