@@ -111,7 +111,8 @@ class JournalListener:
 
     def _follow(self, listening: psycopg.Connection) -> None:
         while not self._stop.is_set():
-            busy = gathering_for(self._rate.per_second()) is not None
+            gathering = gathering_for(self._rate.per_second())
+            busy = gathering is not None
             if busy and not self._polling:
                 # Appends come faster than drains end: every drain has work waiting, so drain one after the other
                 # (each gathering its batch) and spare PostgreSQL and this thread a notice per webhook.
@@ -128,12 +129,12 @@ class JournalListener:
                 # Notices already queued are covered by this drain; one arriving during it wakes the next.
                 for _ in listening.notifies(timeout=0):
                     pass
-            if not self._drain() and self._polling:
+            if not self._drain(gathering) and self._polling:
                 self._stop.wait(WAIT_SECONDS)  # a failing drain is not retried in a tight loop
 
-    def _drain(self) -> bool:
+    def _drain(self, gathering: Gathering | None = None) -> bool:
         try:
-            report = drain_all(gathering=gathering_for(self._rate.per_second()))
+            report = drain_all(gathering=gathering)
             self._rate.note(report.last_id)
             return True
         except Exception:  # noqa: BLE001  (the entries stay in the journal; the next notice or beat drains them)

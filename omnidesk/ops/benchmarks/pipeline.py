@@ -102,7 +102,7 @@ def insert_view_ceiling(env: dict[str, str], shape: Shape, plan: Plan) -> tuple[
         before = stack.cpu_seconds()
         load = post_all(stack.web_url, requests_, concurrency=plan.concurrency)
         after = stack.cpu_seconds()
-        return load, {name: after[name] - before.get(name, 0.0) for name in after}
+        return load, _cpu_delta(before, after)
 
 
 def postgres_ceiling(seconds: float = 3.0, clients: int = 4) -> float:
@@ -288,9 +288,14 @@ def _outbound(municipality: Any, agent: Any, peer: TimedPeer, count: int, timeou
     return len(arrivals) / max(1e-9, finished - started), latencies, count - len(arrivals)
 
 
+def _cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds each part used between two readings of Stack.cpu_seconds."""
+    return {name: after[name] - before.get(name, 0.0) for name in after}
+
+
 def _cpu_used(before: dict[str, float], after: dict[str, float], seconds: float) -> tuple[str, str]:
     """("N% of all cores", "part share …"): where the machine's time went while it ran."""
-    used = {name: after[name] - before.get(name, 0.0) for name in after}
+    used = _cpu_delta(before, after)
     capacity = seconds * (os.cpu_count() or 1)
     parts = ", ".join(f"{name} {value / capacity:.0%}" for name, value in
                       sorted(used.items(), key=lambda item: -item[1]))
@@ -350,8 +355,7 @@ def run(*, plan: Plan, shape: Shape, out: Out) -> Report:
                 stored, stored_rate = _stored_per_second(municipality, before, load)
                 cpu_after = stack.cpu_seconds()
                 burst_cpu = _cpu_used(cpu_before, cpu_after, time.monotonic() - load.started)
-                burst_each = _cpu_each({name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after},
-                                       stored, "message")
+                burst_each = _cpu_each(_cpu_delta(cpu_before, cpu_after), stored, "message")
                 delivery = _delivery(load, _wait_settled(dashboards, load, plan.dashboards, plan.settle_seconds),
                                      plan.dashboards)
                 report.add("inbound, full speed", f"{stored_rate:,.0f}/s",
@@ -386,8 +390,7 @@ def run(*, plan: Plan, shape: Shape, out: Out) -> Report:
             rate, latencies, missing = _outbound(municipality, agent, peer, plan.outbound)
             cpu_after = stack.cpu_seconds()
             outbound_cpu = _cpu_used(cpu_before, cpu_after, time.monotonic() - started)
-            outbound_each = _cpu_each({name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after},
-                                      plan.outbound - missing, "reply")
+            outbound_each = _cpu_each(_cpu_delta(cpu_before, cpu_after), plan.outbound - missing, "reply")
             report.add("outbound", f"{rate:,.0f}/s",
                        f"{plan.outbound - missing:,} of {plan.outbound:,} delivered; queue-to-provider {_ms(latencies)}",
                        f"{rate / tasks:.0%} of Celery")
