@@ -27,8 +27,8 @@ from omnidesk.realtime.client import FollowersInThread, StreamCursor
 from omnidesk.realtime.consumers import HEAD_TTL_SECONDS, WATERMARK_SECONDS
 from omnidesk.realtime.models import Event, Stream
 from omnidesk.realtime.relay import relay
-from omnidesk.realtime.selectors import stream_head
-from omnidesk.realtime.services import municipality_group, publish
+from omnidesk.realtime.selectors import events_since, stream_head
+from omnidesk.realtime.services import municipality_group, numbered_on_write, publish, publish_many
 from omnidesk.realtime.viewers import start_viewing, stop_viewing, viewers_of
 from omnidesk.tickets.models import Ticket
 from tests.conftest import VENV_BIN, Process, free_port, post_sandbox, run_at_once, stack_env, wait_until
@@ -188,6 +188,83 @@ def test_numbers_are_per_municipality_without_gaps_in_commit_order(municipality)
     assert early.pk < late.pk, "ids are taken in the order the rows were written"
     assert (late.seq, early.seq) == (1, 2), "numbers are given after commits, per municipality, without gaps"
     assert stream_head(municipality_id=municipality.pk) == 2 and Stream.objects.get(municipality=other).head == 1
+
+
+class GroupMember:
+    """A member of the municipality's group in this process: what the relay pushes, in the order it arrives."""
+
+    def __init__(self, municipality_id: int) -> None:
+        self.group = municipality_group(municipality_id)
+        self.channel = in_thread(async_to_sync(get_channel_layer().new_channel))
+        in_thread(async_to_sync(get_channel_layer().group_add), self.group, self.channel)
+
+    def frames(self, count: int) -> list[dict[str, Any]]:
+        async def receive() -> list[dict[str, Any]]:
+            received: list[dict[str, Any]] = []
+            while len(received) < count:
+                received += (await get_channel_layer().receive(self.channel))["frames"]
+            return received
+
+        return in_thread(async_to_sync(receive))
+
+
+def _drain_like(municipality_id: int, texts: list[str], rolled_back: list[str]) -> list[int | None]:
+    """A transaction that numbers as it writes, as a journal drain does, with a savepoint that fails midway; the
+    numbers its events had when written."""
+    def written(batch: list[str]) -> list[Event]:
+        return publish_many(municipality_id=municipality_id, events=[("message.created", {"t": t}) for t in batch])
+
+    with transaction.atomic(), numbered_on_write():
+        events = written(texts[:2])
+        try:
+            with transaction.atomic():
+                written(rolled_back)
+                raise RuntimeError("this part is rolled back")
+        except RuntimeError:
+            pass
+        events += written(texts[2:])
+    return [event.seq for event in events]
+
+
+def test_events_numbered_as_written_take_no_number_when_rolled_back_and_are_pushed_as_stored(
+        municipality) -> None:  # type: ignore[no-untyped-def]
+    member = GroupMember(municipality.pk)
+    in_thread(publish, municipality_id=municipality.pk, type="ticket.updated", payload={"t": "before"})
+    assert relay.drain()
+    assert in_thread(_drain_like, municipality.pk, ["a", "b", "c"], rolled_back=["lost", "lost too"]) == [2, 3, 4]
+    in_thread(publish, municipality_id=municipality.pk, type="ticket.updated", payload={"t": "after"})
+    assert relay.drain()
+
+    stored = events_since(municipality_id=municipality.pk, since=0).events
+    assert [(e["seq"], e["data"]["t"]) for e in stored] == [(1, "before"), (2, "a"), (3, "b"), (4, "c"), (5, "after")]
+    assert stream_head(municipality_id=municipality.pk) == 5, "the rolled-back events took no numbers"
+    pushed = sorted(member.frames(5), key=lambda f: f["seq"])
+    assert pushed == stored, "what the dashboards are pushed is what a catch-up reads back"
+
+
+def test_a_numbering_waits_for_a_transaction_that_numbers_as_it_writes(municipality) -> None:  # type: ignore[no-untyped-def]
+    numbered, release = threading.Event(), threading.Event()
+
+    def drain_holding_the_stream() -> None:
+        try:
+            with transaction.atomic(), numbered_on_write():
+                publish(municipality_id=municipality.pk, type="message.created", payload={"t": "drain"})
+                numbered.set()
+                assert release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=drain_holding_the_stream)
+    thread.start()
+    assert numbered.wait(10)
+    # Committed while the drain still holds its number: the relay's numbering waits for the drain's commit.
+    in_thread(publish, municipality_id=municipality.pk, type="ticket.updated", payload={"t": "agent"})
+    time.sleep(0.1)
+    release.set()
+    thread.join(10)
+    assert relay.drain()
+    stored = events_since(municipality_id=municipality.pk, since=0).events
+    assert [(e["seq"], e["data"]["t"]) for e in stored] == [(1, "drain"), (2, "agent")]
 
 
 def test_http_catch_up_by_number(municipality, agent) -> None:  # type: ignore[no-untyped-def]

@@ -33,6 +33,7 @@ from omnidesk.inbound.models import JournalEntry
 from omnidesk.inbound.services import IngestReport, ingest_batch
 from omnidesk.ops.retry import backoff_seconds
 from omnidesk.plugin_api.events import InboundEvent
+from omnidesk.realtime.services import numbered_on_write
 
 logger = logging.getLogger(__name__)
 
@@ -72,25 +73,23 @@ def inline() -> bool:
     return settings.OMNIDESK["INGEST"] == "inline"
 
 
-def journal_append(*, account: ChannelAccount, events: tuple[InboundEvent, ...],
-                   fingerprint: str = "") -> JournalEntry | None:
-    """Make a webhook's events durable (autocommit: committed when this returns); the insert wakes the listeners.
+def journal_append(*, account: ChannelAccount, events: tuple[InboundEvent, ...], fingerprint: str = "") -> int | None:
+    """Make a webhook's events durable (autocommit: committed when this returns) and return the entry's id; the
+    insert wakes the listeners.
 
     With `fingerprint` (an account from the webhooks' cache, inbound/webhook_accounts.py) the row is written only if
     the account is still enabled and unchanged, in the same statement; None when it is not (nothing was written).
     """
     encoded = encode_events(events)
     if not fingerprint:
-        return JournalEntry.objects.create(channel_account=account, events=encoded)
+        return JournalEntry.objects.create(channel_account=account, events=encoded).pk
     # Every webhook runs this one statement: prepared once per connection (server-side binding), PostgreSQL neither
     # parses nor plans it again, which was as much work as running it.
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(_append_checked_sql(), [encoded, account.pk, fingerprint], prepare=True)
         row = cursor.fetchone()
-    if row is None:
-        return None
-    return JournalEntry(pk=row[0], channel_account=account, events=encoded, received_at=row[1], available_at=row[1])
+    return None if row is None else row[0]
 
 
 @cache
@@ -102,7 +101,7 @@ def _append_checked_sql() -> str:
             f"(channel_account_id, received_at, events, attempts, available_at, last_error) "
             f"SELECT \"{accounts}\".id, now(), %s, 0, now(), '' FROM \"{accounts}\" "
             f'WHERE "{accounts}".id = %s AND "{accounts}".enabled AND {fingerprint_sql(accounts)} = %s '
-            f"RETURNING id, received_at")
+            f"RETURNING id")
 
 
 def drain_all(max_batches: int = 1_000, gathering: Gathering | None = None) -> DrainReport:
@@ -122,14 +121,26 @@ def drain_all(max_batches: int = 1_000, gathering: Gathering | None = None) -> D
 def drain(limit: int = BATCH_SIZE, gathering: Gathering | None = None) -> DrainReport:
     """Store up to `limit` waiting entries in one transaction, oldest first."""
     with transaction.atomic():
+        bitmap_scans = ""
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DRAIN_LOCK])
+                # The take reads the journal in id order. Drained entries stay behind as dead index entries until
+                # vacuum; an index scan marks them and skips them cheaply from then on, but a bitmap scan (the
+                # planner's choice for a table not analysed yet) visits every one of them again, each time.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s), current_setting('enable_bitmapscan'), "
+                               "set_config('enable_bitmapscan', 'off', true)", [DRAIN_LOCK])
+                bitmap_scans = cursor.fetchone()[1]
         entries = _take(limit)
         if gathering is not None and len(entries) < min(gathering.batch, limit):
             time.sleep(gathering.wait)
             entries += _take(limit - len(entries), after=entries[-1].pk if entries else 0)
-        return _store(entries)
+        if bitmap_scans:  # the ingest's statements are planned as usual
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('enable_bitmapscan', %s, true)", [bitmap_scans])
+        # Drains run one at a time (the lock above) and commit right after storing: their dashboard events are
+        # numbered as they are written (realtime.services).
+        with numbered_on_write():
+            return _store(entries)
 
 
 def _take(limit: int, after: int = 0) -> list[JournalEntry]:
@@ -139,16 +150,16 @@ def _take(limit: int, after: int = 0) -> list[JournalEntry]:
     )
 
 
-def ingest_entry(entry: JournalEntry) -> IngestReport | None:
+def ingest_entry(entry_id: int) -> IngestReport | None:
     """Store one entry now (inline mode); None when it could not be (it waits for a drain, with its error noted).
 
     Entries that wait from earlier (set aside after an error, or left by a request the database dropped) get a drain
     of their own after this one: where no beat runs (the embedded default) the next webhook is what retries them.
     """
     with transaction.atomic():
-        taken = list(JournalEntry.objects.select_for_update(skip_locked=True).filter(pk=entry.pk, failed_at__isnull=True))
+        taken = list(JournalEntry.objects.select_for_update(skip_locked=True).filter(pk=entry_id, failed_at__isnull=True))
         report = _store(taken)
-    if _others_waiting(entry):
+    if _others_waiting(entry_id):
         _drain_soon()
     return report.stored if report.entries and not report.failed else None
 
@@ -157,10 +168,10 @@ def ingest_entry(entry: JournalEntry) -> IngestReport | None:
 IN_FLIGHT = timedelta(seconds=30)
 
 
-def _others_waiting(entry: JournalEntry) -> bool:
+def _others_waiting(entry_id: int) -> bool:
     now = timezone.now()
     return JournalEntry.objects.filter(failed_at__isnull=True, available_at__lte=now).filter(
-        Q(attempts__gt=0) | Q(received_at__lt=now - IN_FLIGHT)).exclude(pk=entry.pk).exists()
+        Q(attempts__gt=0) | Q(received_at__lt=now - IN_FLIGHT)).exclude(pk=entry_id).exists()
 
 
 def _drain_soon() -> None:

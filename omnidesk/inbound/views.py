@@ -9,7 +9,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from omnidesk.channel_accounts.models import ChannelAccount
-from omnidesk.inbound.models import JournalEntry
 from omnidesk.inbound.journal import ingest_entry, inline, journal_append
 from omnidesk.inbound.services import IngestReport, InvalidEvent, validate_events
 from omnidesk.inbound.webhook_accounts import WebhookAccount, forget, webhook_account
@@ -118,23 +117,23 @@ def _accept(request: HttpRequest, body: bytes, found: WebhookAccount) -> HttpRes
     report: IngestReport | None = IngestReport()
     if result.events:
         try:
-            entry = journal_append(account=account, events=result.events, fingerprint=found.fingerprint)
+            entry_id = journal_append(account=account, events=result.events, fingerprint=found.fingerprint)
         except DatabaseError:
             logger.exception("webhook journal append failed", extra={"account": account.public_id})
             return _error(503, "unavailable", "Temporarily unavailable; retry later.", **{"Retry-After": "30"})
-        if entry is None:  # switched off or reconfigured since it was cached
+        if entry_id is None:  # switched off or reconfigured since it was cached
             forget(account.public_id)
             return None
         # Accepted: the events are durable. Inline they are stored now, and the answer says what became of them.
-        report = _ingest_inline(entry) if inline() else None
+        report = _ingest_inline(entry_id) if inline() else None
     if result.response is not None:
         return HttpResponse(result.response.body, status=result.response.status, content_type=result.response.content_type)
     return JsonResponse({"status": "accepted"} if report is None else {"status": "ok", **report.as_dict()})
 
 
-def _ingest_inline(entry: JournalEntry) -> IngestReport | None:
+def _ingest_inline(entry_id: int) -> IngestReport | None:
     try:
-        return ingest_entry(entry)
+        return ingest_entry(entry_id)
     except DatabaseError:  # in the journal all the same: a drain stores it
-        logger.exception("webhook ingest postponed", extra={"entry": entry.pk})
+        logger.exception("webhook ingest postponed", extra={"entry": entry_id})
         return None

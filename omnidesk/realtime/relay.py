@@ -34,6 +34,8 @@ class Relay:
         self._cond = threading.Condition()
         # Municipalities with committed, unnumbered events: their ids, or None for a sweep of all.
         self._wanted: dict[int, set[int] | None] = {}
+        # Committed events numbered by their writer (services.numbered_on_write), and signals: frames to push.
+        self._ready: list[tuple[int, list[dict[str, Any]]]] = []
         self._signals: list[tuple[int, dict[str, Any]]] = []
         self._busy = False
         self._thread: threading.Thread | None = None
@@ -46,6 +48,13 @@ class Relay:
             self._start()
             self._cond.notify()
 
+    def push(self, municipality_id: int, frames: list[dict[str, Any]]) -> None:
+        """Committed, numbered events to push as they are."""
+        with self._cond:
+            self._ready.append((municipality_id, frames))
+            self._start()
+            self._cond.notify()
+
     def signal(self, municipality_id: int, frame: dict[str, Any]) -> None:
         with self._cond:
             self._signals.append((municipality_id, frame))
@@ -55,7 +64,8 @@ class Relay:
     def drain(self, timeout: float = 5.0) -> bool:
         """Wait until everything queued so far was pushed (tests; process exit)."""
         with self._cond:
-            return self._cond.wait_for(lambda: not (self._wanted or self._signals or self._busy), timeout)
+            return self._cond.wait_for(lambda: not (self._wanted or self._ready or self._signals or self._busy),
+                                       timeout)
 
     def _start(self) -> None:
         if self._thread is None:
@@ -68,10 +78,12 @@ class Relay:
             with self._cond:
                 self._busy = False
                 self._cond.notify_all()
-                self._cond.wait_for(lambda: self._wanted or self._signals)
-                wanted, signals = self._wanted, self._signals
-                self._wanted, self._signals, self._busy = {}, [], True
+                self._cond.wait_for(lambda: self._wanted or self._ready or self._signals)
+                wanted, ready, signals = self._wanted, self._ready, self._signals
+                self._wanted, self._ready, self._signals, self._busy = {}, [], [], True
             frames: dict[int, list[dict[str, Any]]] = {}
+            for municipality_id, numbered in ready:
+                frames.setdefault(municipality_id, []).extend(numbered)
             for municipality_id, frame in signals:
                 frames.setdefault(municipality_id, []).append(frame)
             if wanted:

@@ -11,12 +11,18 @@ under the stream row's lock: numbering is serial per municipality, but only for 
 the transactions that wrote the events, so ingest is not serialised. A number is therefore visible only after every
 lower number is, and the numbers have no gaps. With a channel layer in Redis the numbering and the push run in the
 process's relay thread (relay.py), so a commit only queues the municipality's id.
+
+A journal drain is the exception (`numbered_on_write`): drains already run one at a time, so they number their
+events as they write them, under the same stream lock held until their commit, and hand the relay frames ready to
+push. That saves writing every event row twice and reading it back, which is most of what numbering costs.
 """
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +42,22 @@ logger = logging.getLogger(__name__)
 SEQUENCE_BATCH = 200
 # An event still unnumbered this long after it was written lost its numbering (a crash right after the commit).
 ORPHAN_AFTER = timedelta(seconds=2)
+
+_numbering_on_write: ContextVar[bool] = ContextVar("realtime_numbering_on_write", default=False)
+
+
+@contextmanager
+def numbered_on_write() -> Iterator[None]:
+    """Events published inside are numbered as they are written (PostgreSQL; see the module's docstring).
+
+    Only for work that already runs one at a time and commits soon after it publishes (a journal drain): from its
+    first event until its commit it holds the municipality's stream lock, which every other numbering waits for.
+    """
+    token = _numbering_on_write.set(True)
+    try:
+        yield
+    finally:
+        _numbering_on_write.reset(token)
 
 
 def municipality_group(municipality_id: int) -> str:
@@ -153,16 +175,25 @@ def publish(*, municipality_id: int, type: str, payload: dict[str, Any]) -> Even
 
 
 def publish_many(*, municipality_id: int, events: list[tuple[str, dict[str, Any]]]) -> list[Event]:
-    """Store the events (type, payload) in order, in one statement; numbered and pushed after the commit.
-    The payloads are encoded here, so unserialisable data fails in the service, not later in the layer."""
+    """Store the events (type, payload) in order, in one statement; numbered and pushed after the commit (or
+    numbered now, inside `numbered_on_write`). The payloads are encoded here, so unserialisable data fails in the
+    service, not later in the layer."""
     if not events:
         return []
     now = timezone.now()
     documents = [(type, json.dumps(payload, cls=DjangoJSONEncoder)) for type, payload in events]
     if connection.vendor == "postgresql":
-        ids = _insert_events(municipality_id, documents, now)
-        rows = [Event(pk=pk, municipality_id=municipality_id, type=type, payload=payload, created_at=now)
-                for pk, (type, payload) in zip(ids, events)]
+        first = _take_numbers(municipality_id, len(documents)) if _numbering_on_write.get() else None
+        ids = _insert_events(municipality_id, documents, now, first)
+        rows = [Event(pk=pk, municipality_id=municipality_id, type=type, payload=payload, created_at=now,
+                      seq=None if first is None else first + index)
+                for index, (pk, (type, payload)) in enumerate(zip(ids, events))]
+        if first is not None:
+            # Frames as a catch-up would read them back: the payloads as JSON has them.
+            frames = [{"id": row.pk, "seq": row.seq, "type": type, "data": json.loads(document)}
+                      for row, (type, document) in zip(rows, documents)]
+            transaction.on_commit(lambda: _push_after_commit(municipality_id, frames))
+            return rows
     else:
         rows = Event.objects.bulk_create([Event(municipality_id=municipality_id, type=type, payload=json.loads(document))
                                           for type, document in documents])
@@ -171,17 +202,38 @@ def publish_many(*, municipality_id: int, events: list[tuple[str, dict[str, Any]
     return rows
 
 
-def _insert_events(municipality_id: int, documents: list[tuple[str, str]], now: Any) -> list[int]:
+def _take_numbers(municipality_id: int, count: int) -> int:
+    """Reserve the next `count` numbers of the stream (locking its row until the commit); the first of them."""
+    stream = Stream._meta.db_table
+    with connection.cursor() as cursor:
+        for _attempt in range(2):
+            cursor.execute(f'UPDATE "{stream}" SET head = head + %s WHERE municipality_id = %s RETURNING head',
+                           [count, municipality_id])
+            row = cursor.fetchone()
+            if row is not None:
+                return int(row[0]) - count + 1
+            Stream.objects.bulk_create([Stream(municipality_id=municipality_id)], ignore_conflicts=True)
+    raise RuntimeError(f"no event stream for municipality {municipality_id}")
+
+
+def _insert_events(municipality_id: int, documents: list[tuple[str, str]], now: Any, first: int | None) -> list[int]:
     # One INSERT … VALUES with the JSON as text: bulk_create sends the payloads as a jsonb[] array, whose quoting
     # psycopg does in Python, character by character: four times the cost of the whole insert.
-    rows = ", ".join(["(%s, %s, %s::jsonb, %s)"] * len(documents))
+    rows = ", ".join(["(%s, %s, %s::jsonb, %s, %s)"] * len(documents))
     params: list[Any] = []
-    for type, document in documents:
-        params += [municipality_id, type, document, now]
+    for index, (type, document) in enumerate(documents):
+        params += [municipality_id, type, document, now, None if first is None else first + index]
     with connection.cursor() as cursor:
-        cursor.execute(f'INSERT INTO "{Event._meta.db_table}" (municipality_id, type, payload, created_at) '
+        cursor.execute(f'INSERT INTO "{Event._meta.db_table}" (municipality_id, type, payload, created_at, seq) '
                        f"VALUES {rows} RETURNING id", params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def _push_after_commit(municipality_id: int, frames: list[dict[str, Any]]) -> None:
+    if _relayed():
+        relay.push(municipality_id, frames)
+    else:
+        _group_send(municipality_id, {"type": "dashboard.events", "frames": frames})
 
 
 def signal(*, municipality_id: int, type: str, payload: dict[str, Any]) -> None:
