@@ -424,3 +424,14 @@ def test_dashboards_opening_a_ticket_at_once_all_count_as_viewers(municipality, 
     run_at_once(lambda user: stop_viewing(municipality_id=municipality.pk, ticket_id=ticket.pk, user_id=user.pk),
                 [(user,) for user in users[:4]])
     assert sorted(viewer["id"] for viewer in viewers_of(ticket.pk)) == sorted(user.pk for user in users[4:])
+
+
+# --- coalescing ----------------------------------------------------------------------------------------------
+def test_batches_go_out_every_short_tick_at_ordinary_rates_and_less_often_in_a_burst() -> None:
+    from omnidesk.realtime.consumers import BUSY_TICK_SECONDS, TICK_SECONDS, next_tick
+
+    assert next_tick(1, 10.0) == TICK_SECONDS, "a lone event after a quiet spell"
+    assert next_tick(3, 0.03) == TICK_SECONDS, "100 events a second: batches every short tick"
+    assert next_tick(10, 0.03) == BUSY_TICK_SECONDS, "a burst of ~330 a second"
+    assert next_tick(30, 0.1) == BUSY_TICK_SECONDS, "the burst goes on"
+    assert next_tick(10, 0.1) == TICK_SECONDS, "it is over: back to the short tick"
