@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from omnidesk.tickets.models import Attachment, Message, Ticket
 
@@ -15,11 +16,16 @@ def user_name(user: Any) -> str:
     return user.get_full_name() or user.get_username()
 
 
+@lru_cache(maxsize=10_000)  # reverse() costs more than the rest of ticket_data; a drain presents hundreds of tickets
+def _ticket_path(number: int, script_prefix: str, urlconf: str | None) -> str:
+    return reverse("dashboard:ticket", kwargs={"number": number}, urlconf=urlconf)
+
+
 def ticket_data(ticket: Ticket) -> dict[str, Any]:
     return {
         "id": ticket.id,
         "number": ticket.number,
-        "url": reverse("dashboard:ticket", kwargs={"number": ticket.number}),
+        "url": _ticket_path(ticket.number, get_script_prefix(), get_urlconf()),
         "subject": ticket.subject,
         "status": ticket.status,
         "priority": ticket.priority,
