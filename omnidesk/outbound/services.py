@@ -18,6 +18,7 @@ from django.utils import timezone
 from omnidesk.audit.services import audit_record, diff
 from omnidesk.channel_accounts.models import ChannelAccount
 from omnidesk.channel_accounts.selectors import account_context
+from omnidesk.ops.commit_hooks import on_commit_once
 from omnidesk.outbound.claims import claim_due, claim_message, due_exists, next_due_at
 from omnidesk.outbound.delivery import Outcome, Pipeline, concurrent_sends, deliver_batch
 from omnidesk.plugin_api.errors import DeliveryError
@@ -39,9 +40,9 @@ MAX_LOOKS = 5  # drains in a row by one task; what is still due after that is an
 
 
 def enqueue_delivery(message: Message) -> None:
-    """Schedule delivery once the surrounding transaction commits."""
+    """Schedule delivery once the surrounding transaction commits (one drain request per account and transaction)."""
     account_id = message.channel_account_id
-    transaction.on_commit(lambda: _publish_delivery(account_id))
+    on_commit_once(("outbound.delivery", account_id), lambda: _publish_delivery(account_id))
 
 
 def _scheduled_key(account_id: int) -> str:
