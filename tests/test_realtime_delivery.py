@@ -6,6 +6,7 @@ the server's members out of the municipality's group for one push (as a full buf
 """
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
@@ -23,6 +24,7 @@ from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.test import Client
 
+from omnidesk.ops.benchmarks.load import lean_decode
 from omnidesk.realtime.client import FollowersInThread, StreamCursor
 from omnidesk.realtime.consumers import HEAD_TTL_SECONDS, WATERMARK_SECONDS
 from omnidesk.realtime.models import Event, Stream
@@ -157,6 +159,21 @@ def test_numbers_a_catch_up_settles_but_lacks_were_pruned() -> None:
     assert seqs(fresh.receive([frame(3)])) == []
     assert fresh.caught_up({"events": [], "more": False, "head": 3}) == [] and fresh.cursor == 3
     assert seqs(fresh.receive([frame(3), frame(4)])) == [4]
+
+
+def test_the_benchmark_dashboards_read_the_protocol_and_the_text_and_skip_the_rest() -> None:
+    message = {"id": 7, "text": "bench burst-1", "html": "", "attachments": [], "metadata": {"x": [1, 2]}}
+    batch = json.dumps({"type": "batch", "frames": [
+        {"id": 11, "seq": 5, "type": "message.created", "data": {"message": message, "ticket": {"id": 3}}},
+        {"id": None, "type": "agent.typing", "data": {"ticket_id": 3, "on": True}}]})
+    assert lean_decode(batch) == {"type": "batch", "frames": [
+        {"id": 11, "seq": 5, "type": "message.created", "data": {"message": {"text": "bench burst-1"}}},
+        {"id": None, "type": "agent.typing", "data": {}}]}
+    caught = lean_decode(json.dumps({"type": "catch_up", "events": [frame(6)], "more": False, "head": 6}))
+    assert seqs(StreamCursor(cursor=5).caught_up(caught)) == [6]
+    assert lean_decode(b'{"type": "watermark", "seq": 9}') == {"type": "watermark", "seq": 9}
+    odd = {"id": None, "type": "notification", "data": {"message": "Nieuw ticket"}}
+    assert lean_decode(json.dumps(odd)) == odd, "another shape is read in full"
 
 
 # --- numbering -----------------------------------------------------------------------------------------------

@@ -21,8 +21,9 @@ GRACE_SECONDS = 0.15
 CLOSE_UNAUTHORISED = 4403
 
 Frame = dict[str, Any]
+Decode = Callable[[bytes | str], Frame]
 # Fifty followers in one process (the benchmark) spend most of their time parsing frames: msgspec's parser, not json's.
-_decode = msgspec.json.Decoder().decode
+_decode: Decode = msgspec.json.Decoder().decode
 
 
 class StreamCursor:
@@ -93,8 +94,11 @@ class DashboardFollower:
 
     def __init__(self, url: str, *, headers: dict[str, str] | None = None, since: int | None = None,
                  on_event: Callable[[Frame], None] | None = None, on_signal: Callable[[Frame], None] | None = None,
-                 grace: float = GRACE_SECONDS) -> None:
+                 grace: float = GRACE_SECONDS, decode: Decode | None = None) -> None:
+        """`decode`: how a websocket message becomes a frame; a client that reads only part of each event can skip
+        the rest (the benchmark's 50 dashboards, see ops/benchmarks/load.py)."""
         self.url = url
+        self.decode = decode or _decode
         self.headers = dict(headers or {})
         self.stream = StreamCursor(since)
         self.on_event = on_event or (lambda frame: None)
@@ -126,7 +130,7 @@ class DashboardFollower:
                                    max_size=None, open_timeout=30) as socket:
                     self._socket, self._fetching, delay = socket, True, 0.2  # the server answers with a catch-up
                     async for raw in socket:
-                        await self._handle(_decode(raw))
+                        await self._handle(self.decode(raw))
             except InvalidStatus as refused:
                 if refused.response.status_code == 403:  # not a member (or not logged in): retrying cannot help
                     raise PermissionError("refused: not a member of this municipality") from refused

@@ -264,7 +264,10 @@ def _stored_per_second(municipality: Any, before: int, load: LoadResult, timeout
     return stored, stored / max(1e-9, time.monotonic() - load.started)
 
 
-def _outbound(municipality: Any, agent: Any, peer: TimedPeer, count: int, timeout: float = 300) -> tuple[float, list[float], int]:
+def _outbound(municipality: Any, agent: Any, peer: TimedPeer, count: int, on_queued: Callable[[], None],
+              timeout: float = 300) -> tuple[float, list[float], int]:
+    """Queue `count` replies in one transaction and wait for the peer to have them; `on_queued` runs at the commit.
+    Returns deliveries per second from the commit, queue-to-provider latencies (ms) and how many never arrived."""
     from omnidesk.tickets.models import Ticket
     from omnidesk.tickets.services import reply_create
 
@@ -275,7 +278,7 @@ def _outbound(municipality: Any, agent: Any, peer: TimedPeer, count: int, timeou
     queued_at: dict[str, float] = {}
     with transaction.atomic():
         # The replies are handed to the broker when this commits; the clock starts there, before the first hand-over.
-        transaction.on_commit(lambda: queued_at.setdefault("t", time.monotonic()))
+        transaction.on_commit(lambda: (queued_at.setdefault("t", time.monotonic()), on_queued()))
         for i in range(count):
             text = f"{PREFIX}out-{i}"
             reply_create(ticket=tickets[i % len(tickets)], author=agent, text=text)
@@ -384,9 +387,12 @@ def run(*, plan: Plan, shape: Shape, out: Out) -> Report:
                            f"{deliveries_per_second / layer:.0%} of group_send")
 
             out(f"Outbound: {plan.outbound:,} replies …")
-            cpu_before, started = stack.cpu_seconds(), time.monotonic()
-            rate, latencies, missing = _outbound(municipality, agent, peer, plan.outbound)
-            cpu_after = stack.cpu_seconds()
+            # CPU from the commit on: queueing the replies (the agents' side, in the web process in real life) is the
+            # benchmark's own work here and comes before.
+            at_commit: dict[str, Any] = {}
+            rate, latencies, missing = _outbound(municipality, agent, peer, plan.outbound, on_queued=lambda: at_commit.update(
+                cpu=stack.cpu_seconds(), started=time.monotonic()))
+            cpu_before, started, cpu_after = at_commit["cpu"], at_commit["started"], stack.cpu_seconds()
             outbound_cpu = _cpu_used(cpu_before, cpu_after, time.monotonic() - started)
             outbound_each = _cpu_each(_cpu_delta(cpu_before, cpu_after), plan.outbound - missing, "reply")
             report.add("outbound", f"{rate:,.0f}/s",
