@@ -227,6 +227,26 @@ def test_in_a_crisis_without_hours_residents_get_the_crisis_message_once(municip
     assert len(automatic()) == 1 and delivered(peer) == [CRISIS_NL]
 
 
+def test_a_resident_answered_earlier_today_still_gets_the_crisis_message_once(municipality, channel, peer, agent,
+                                                                              municipal_admin):
+    replies_on(municipality)
+    closed_now(municipality)
+    resident = write(channel)  # this morning: the out-of-hours notice
+    first = Ticket.objects.get()
+    ticket_set_status(ticket=first, status=Status.CLOSED, actor=agent)
+    crisis_set(municipality=municipality, active=True, message_nl=CRISIS_NL, message_en=CRISIS_EN,
+               actor=municipal_admin)
+    write(channel, "Is de afvalinzameling morgen wel?", resident)
+    second = Ticket.objects.exclude(pk=first.pk).get()
+    ticket_set_status(ticket=second, status=Status.CLOSED, actor=agent)
+    write(channel, "En overmorgen?", resident)  # the crisis notice is not repeated the same day
+    assert Ticket.objects.count() == 3
+    replies = automatic()
+    assert [m.ticket_id for m in replies] == [first.pk, second.pk]
+    assert CRISIS_NL not in replies[0].text and replies[1].text.split("\n\n")[:2] == [CRISIS_NL, CRISIS_EN]
+    assert delivered(peer) == [m.text for m in replies]
+
+
 # --- never twice, never to machines ------------------------------------------------------------------------------------
 def test_a_second_new_ticket_within_the_interval_gets_no_second_reply(municipality, channel, peer, agent):
     replies_on(municipality)

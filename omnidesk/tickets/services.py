@@ -146,11 +146,16 @@ def acknowledge(*, ticket: Ticket, text: str) -> Message | None:
     """Send the channel's automatic acknowledgement of a new ticket; at most one a day per resident and channel.
 
     The limit keeps a resident who writes ten times from getting ten acknowledgements, and ends any loop with a
-    machine that slipped through the plugin's automated-mail checks (RFC 3834).
+    machine that slipped through the plugin's automated-mail checks (RFC 3834). An automatic message from before
+    crisis mode came on does not count: that one did not carry the crisis notice, which every resident must get.
     """
     from omnidesk.outbound.services import enqueue_delivery
+    from omnidesk.tenants.crisis import crisis_texts
 
     since = timezone.now() - timedelta(seconds=settings.OMNIDESK["ACKNOWLEDGEMENT_INTERVAL"])
+    municipality = ticket.municipality
+    if crisis_texts(municipality) and municipality.crisis_since and municipality.crisis_since > since:
+        since = municipality.crisis_since
     if Message.objects.filter(channel_account_id=ticket.channel_account_id, ticket__identity_id=ticket.identity_id,
                               metadata__automatic=True, created_at__gte=since).exists():
         return None
