@@ -186,6 +186,49 @@ def test_resident_and_two_agents_converse_live(browser: Browser, live_stack: str
             context.close()
 
 
+@pytest.mark.browser
+@pytest.mark.stack
+def test_a_long_thread_opens_at_the_latest_and_shows_earlier_messages_on_request(
+        browser: Browser, live_stack: str, demo) -> None:  # type: ignore[no-untyped-def]
+    from django.db import transaction
+
+    from omnidesk.tickets.selectors import THREAD_PAGE
+    from omnidesk.tickets.services import reaction_record
+    from tests.test_query_counts import inbound, resident
+
+    identity = resident(demo["municipality"], "Priya Ramdin")
+    messages = [inbound(demo["account"], identity, f"Bericht {n}") for n in range(THREAD_PAGE + 5)]
+    context = _context(browser, live_stack)
+    try:
+        anna = _log_in(context, "anna")
+        anna.goto(f"/tickets/{messages[0].ticket.number}/")
+        thread = anna.locator("#thread")
+        expect(thread.locator(".msg")).to_have_count(THREAD_PAGE)
+        expect(thread.locator(f"#message-{messages[-1].pk}")).to_be_in_viewport()  # opens at the latest
+        expect(anna.locator("#live-status")).to_have_class(re.compile(r"\bonline\b"))
+        _mark_page(anna)
+
+        # A change to an earlier message that is not shown stays off the page; a new message joins at the end.
+        with transaction.atomic():
+            reaction_record(account=demo["account"], target_provider_id=messages[0].provider_message_id,
+                            sender=identity.value, emoji="👍")
+        latest = inbound(demo["account"], identity, "Nog iets")
+        expect(thread.locator(".msg").last).to_have_id(f"message-{latest.pk}")
+        expect(thread.locator(".msg")).to_have_count(THREAD_PAGE + 1)
+        expect(thread.locator(f"#message-{messages[0].pk}")).to_have_count(0)
+        _not_reloaded(anna)
+
+        oldest_shown = messages[-THREAD_PAGE].pk
+        anna.get_by_role("link", name="Show earlier messages").click()
+        expect(anna).to_have_url(re.compile(rf"show={2 * THREAD_PAGE}#message-{oldest_shown}$"))
+        expect(thread.locator(".msg")).to_have_count(THREAD_PAGE + 6)
+        expect(thread.locator(f"#message-{oldest_shown}")).to_be_in_viewport()  # where the agent was reading
+        expect(thread.locator(f"#message-{messages[0].pk} .reactions")).to_have_text("👍")
+        expect(anna.get_by_role("link", name="Show earlier messages")).to_have_count(0)
+    finally:
+        context.close()
+
+
 def test_pages_render_in_dutch_by_default_and_in_english_on_request(client, demo) -> None:  # type: ignore[no-untyped-def]
     resident_url = f"/channels/sandbox/{demo['account'].public_id}/"
     dutch = client.get(resident_url).content.decode()

@@ -132,10 +132,13 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
     context = _inbox_context(request)
     context["dashboard_config"]["ticketId"] = ticket.pk
+    show = _thread_length(request)
+    page = selectors.thread(ticket, show)
     context = {
         **context,
         "ticket": ticket,
-        "thread": selectors.thread(ticket),
+        "thread": page.messages,
+        "earlier_url": _with_query(request, show=show + selectors.THREAD_PAGE) if page.earlier else "",
         "other_tickets": selectors.other_tickets_of_contact(ticket),
         "identities": ticket.contact.identities.prefetch_related("opt_outs__channel_account"),
         "reply_form": ReplyForm(),
@@ -149,6 +152,21 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     }
     enqueue_read_receipt(ticket)
     return render(request, "dashboard/inbox.html", context)
+
+
+def _thread_length(request: HttpRequest) -> int:
+    """How many of the latest messages the ticket page shows (`?show=`, in steps of THREAD_PAGE)."""
+    raw = request.GET.get("show", "")
+    wanted = int(raw) if raw.isdigit() else selectors.THREAD_PAGE
+    return max(selectors.THREAD_PAGE, min(wanted, selectors.THREAD_MAX))
+
+
+def _with_query(request: HttpRequest, **values: Any) -> str:
+    """This page's address with these query values set (the inbox's filters stay)."""
+    query = request.GET.copy()
+    for key, value in values.items():
+        query[key] = str(value)
+    return f"{request.path}?{query.urlencode()}"
 
 
 def _done(request: HttpRequest, ticket: Ticket, payload: dict[str, Any] | None = None) -> HttpResponse:

@@ -1,6 +1,8 @@
 """Reads: tickets and messages, always scoped by municipality."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Prefetch, QuerySet
 
 from omnidesk.contacts.normalise import InvalidIdentity, normalise
@@ -31,13 +33,32 @@ def thread_messages(ticket: Ticket) -> QuerySet[Message]:
     )
 
 
-def thread(ticket: Ticket) -> list[Message]:
-    """The ticket's messages, oldest first, each with `.quoted`: the message of this thread it replies to or quotes."""
-    messages = list(thread_messages(ticket))
-    by_provider_id = {m.provider_message_id: m for m in messages if m.provider_message_id}
+# Messages a ticket page shows at first; each "earlier messages" step adds as many. A thread of hundreds of messages
+# (a resident who writes for months) would otherwise cost a millisecond per message on every visit.
+THREAD_PAGE = 50
+THREAD_MAX = 5_000
+
+
+@dataclass(frozen=True)
+class ThreadPage:
+    messages: list[Message]  # oldest first, each with `.quoted`
+    earlier: bool  # older messages exist that are not shown
+
+
+def thread(ticket: Ticket, show: int = THREAD_PAGE) -> ThreadPage:
+    """The ticket's latest `show` messages, oldest first, each with `.quoted`: the message of this thread it replies
+    to or quotes (looked up further back, in one query, when it is older than what is shown)."""
+    show = max(1, min(show, THREAD_MAX))
+    latest = list(thread_messages(ticket).order_by("-created_at", "-id")[:show + 1])
+    messages = latest[:show][::-1]
+    by_provider_id = {m.provider_message_id: m for m in latest if m.provider_message_id}
+    missing = {quoted_reference(m) for m in messages} - set(by_provider_id) - {""}
+    if missing and len(latest) > show:
+        by_provider_id.update((m.provider_message_id, m) for m in Message.objects.filter(
+            ticket=ticket, provider_message_id__in=missing).only("id", "text", "provider_message_id"))
     for message in messages:
         message.quoted = by_provider_id.get(quoted_reference(message))  # type: ignore[attr-defined]
-    return messages
+    return ThreadPage(messages, earlier=len(latest) > show)
 
 
 def quoted_reference(message: Message) -> str:

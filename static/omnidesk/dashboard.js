@@ -236,6 +236,8 @@
     if (!thread || m.ticket_id !== config.ticketId) return;
     let el = document.getElementById("message-" + m.id);
     if (el && insertOnly) return;
+    // A long thread shows its latest messages: a change to an earlier one that is not shown stays off the page.
+    if (!el && thread.dataset.oldestShown && m.id < Number(thread.dataset.oldestShown)) return;
     if (!el) {
       el = buildMessage(m);
       el.id = "message-" + m.id;
@@ -612,7 +614,13 @@
   }
 
   const thread = $("#thread");
-  if (thread) thread.scrollTop = thread.scrollHeight;
+  if (thread) {
+    // After "Show earlier messages" the page opens where the agent was reading (the link's #message-…);
+    // otherwise at the latest message.
+    const anchor = location.hash.startsWith("#message-") ? document.getElementById(location.hash.slice(1)) : null;
+    if (anchor && thread.contains(anchor)) anchor.scrollIntoView({ block: "start" });
+    else thread.scrollTop = thread.scrollHeight;
+  }
   connect();
 })();
 
