@@ -75,3 +75,29 @@ def test_two_drains_of_one_account_share_the_backlog_without_doubles(municipalit
                 thread.join(timeout=60)
         assert sum(claimed) == len(replies), f"each reply claimed once between the two drains: {claimed}"
         _assert_each_once_in_order(peer, replies)
+
+
+def test_freed_senders_go_on_while_the_drain_records_what_came_back(municipality, agent, monkeypatch):
+    from omnidesk.channel_accounts.models import ChannelAccount
+    from omnidesk.outbound.claims import claim_due
+    from omnidesk.outbound.delivery import Pipeline
+
+    with GraphPeer(keep_alive=True) as peer:
+        peer.send_delay = 0.05
+        account_id, replies = _backlog(peer, municipality, agent, residents=6, per_resident=1)
+        out_while_recording: list[int] = []
+        record = Pipeline._record
+
+        def noting(self, attempts):  # type: ignore[no-untyped-def]
+            out_while_recording.append(len(self._in_flight))
+            record(self, attempts)
+
+        monkeypatch.setattr(Pipeline, "_record", noting)
+        account = ChannelAccount.objects.select_related("municipality").get(pk=account_id)
+        with Pipeline(account, parallel=2) as pipeline:
+            pipeline.add(claim_due(account_id, 10))
+            while not pipeline.idle:  # as a drain goes round
+                pipeline.pump()
+                pipeline.collect(timeout=1)
+        _assert_each_once_in_order(peer, replies)
+        assert out_while_recording[0] == 2, "the next sends were under way before the first came back were recorded"
