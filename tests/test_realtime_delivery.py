@@ -445,10 +445,18 @@ def test_dashboards_opening_a_ticket_at_once_all_count_as_viewers(municipality, 
 
 # --- coalescing ----------------------------------------------------------------------------------------------
 def test_batches_go_out_every_short_tick_at_ordinary_rates_and_less_often_in_a_burst() -> None:
-    from omnidesk.realtime.consumers import BUSY_TICK_SECONDS, TICK_SECONDS, next_tick
+    from omnidesk.realtime.consumers import BUSY_TICK_SECONDS, TICK_SECONDS, Pace
 
-    assert next_tick(1, 10.0) == TICK_SECONDS, "a lone event after a quiet spell"
-    assert next_tick(3, 0.03) == TICK_SECONDS, "100 events a second: batches every short tick"
-    assert next_tick(10, 0.03) == BUSY_TICK_SECONDS, "a burst of ~330 a second"
-    assert next_tick(30, 0.1) == BUSY_TICK_SECONDS, "the burst goes on"
-    assert next_tick(10, 0.1) == TICK_SECONDS, "it is over: back to the short tick"
+    def ticks(pace: Pace, start: float, seconds: float, every: float, frames: int) -> list[float]:
+        """Batches of `frames` every `every` seconds for `seconds`: the tick after each."""
+        return [pace.after_batch(frames, start + n * every) for n in range(1, int(seconds / every) + 1)]
+
+    pace = Pace(0.0)
+    assert pace.after_batch(1, 10.0) == TICK_SECONDS, "a lone event after a quiet spell"
+    # 100 events a second, as drains commit them: 7 at a time every 70 ms (7 in the last short tick "looks" like 280/s).
+    assert set(ticks(pace, 10.0, 2.0, 0.07, 7)) == {TICK_SECONDS}
+    burst = ticks(pace, 12.0, 2.0, 0.025, 10)  # 400 a second
+    assert burst[0] == TICK_SECONDS and burst[-1] == BUSY_TICK_SECONDS, "a burst is noticed within the rate window"
+    assert set(ticks(pace, 14.0, 0.6, 0.1, 30)) == {BUSY_TICK_SECONDS}, "the burst goes on"
+    calm = ticks(pace, 14.6, 2.0, 0.1, 5)  # 50 a second
+    assert calm[-1] == TICK_SECONDS, "it is over: back to the short tick"
