@@ -13,9 +13,10 @@ def _frozen_after(code: str) -> int:
     return int(result.stdout.strip().splitlines()[-1])
 
 
-def test_the_wsgi_application_hides_what_it_loaded_from_the_cyclic_collector() -> None:
+def test_the_wsgi_and_asgi_applications_hide_what_they_loaded_from_the_cyclic_collector() -> None:
     assert _frozen_after("import django") == 0
     assert _frozen_after("import omnidesk.wsgi") > 10_000, "settings, apps, URL patterns and models are frozen"
+    assert _frozen_after("import omnidesk.asgi") > 10_000, "and the websocket server's too"
 
 
 def test_a_celery_worker_freezes_what_it_loaded_when_it_is_ready() -> None:
