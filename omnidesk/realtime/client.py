@@ -41,13 +41,18 @@ class StreamCursor:
 
     def receive(self, frames: list[Frame]) -> list[Frame]:
         """Take events (live or caught up); returns those that can now be applied, in order."""
+        applied: list[Frame] = []
         for frame in frames:
             seq = frame.get("seq")
             if seq is None or (self.cursor is not None and seq <= self.cursor) or seq in self.held:
                 continue  # not numbered yet, or a duplicate
-            self.held[seq] = frame
+            if seq == (self.cursor or 0) + 1 and self.cursor is not None and not self.held:
+                self.cursor = seq  # the usual case, the next number with nothing waiting: applied at once
+                applied.append(frame)
+            else:
+                self.held[seq] = frame
             self.head = max(self.head, seq)
-        return self._drain()
+        return applied + self._drain() if self.held else applied
 
     def watermark(self, seq: int) -> None:
         self.head = max(self.head, seq)
@@ -158,10 +163,18 @@ class DashboardFollower:
         if kind == "batch":
             self.stats.batches += 1
             events = [f for f in frame["frames"] if f.get("seq") is not None]
-            for signal in (f for f in frame["frames"] if f.get("seq") is None):
-                self.on_signal(signal)
-            self._pushed.update(f["seq"] for f in events if f["seq"] > (self.stream.cursor or 0))
-            self._apply(self.stream.receive(events))
+            if len(events) < len(frame["frames"]):
+                for signal in (f for f in frame["frames"] if f.get("seq") is None):
+                    self.on_signal(signal)
+            if self.stream.held or self._pushed:
+                self._pushed.update(f["seq"] for f in events if f["seq"] > (self.stream.cursor or 0))
+                self._apply(self.stream.receive(events))
+            else:  # the usual case: nothing waits, so whatever this batch lets apply came in it, live
+                applied = self.stream.receive(events)
+                self._pushed.update(seq for seq in self.stream.held)
+                self.stats.live += len(applied)
+                for event in applied:
+                    self.on_event(event)
         elif kind == "catch_up":
             self.stats.catch_ups += 1
             self._fetching = False
