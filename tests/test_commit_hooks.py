@@ -24,6 +24,16 @@ class Calls:
         return lambda: self.made.append(name)
 
 
+def rolled_back(action) -> None:  # type: ignore[no-untyped-def]
+    """Run `action` in an atomic block that is then rolled back (a savepoint inside a transaction, else the whole)."""
+    try:
+        with transaction.atomic():
+            action()
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+
+
 def test_one_call_per_key_after_the_commit():
     calls = Calls()
     with transaction.atomic():
@@ -44,12 +54,7 @@ def test_outside_a_transaction_each_call_runs_at_once():
 def test_a_rolled_back_savepoint_does_not_take_the_call_with_it():
     calls = Calls()
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                on_commit_once("a", calls.to("inner"))
-                raise RuntimeError("the savepoint is rolled back")
-        except RuntimeError:
-            pass
+        rolled_back(lambda: on_commit_once("a", calls.to("inner")))
         on_commit_once("a", calls.to("outer"))
     assert calls.made == ["outer"]
 
@@ -58,23 +63,13 @@ def test_a_call_noted_before_a_savepoint_survives_its_rollback():
     calls = Calls()
     with transaction.atomic():
         on_commit_once("a", calls.to("outer"))
-        try:
-            with transaction.atomic():
-                on_commit_once("a", calls.to("inner"))
-                raise RuntimeError("the savepoint is rolled back")
-        except RuntimeError:
-            pass
+        rolled_back(lambda: on_commit_once("a", calls.to("inner")))
     assert calls.made == ["outer"], "the outer call stays; at most one call per key"
 
 
 def test_a_rolled_back_transaction_does_not_silence_the_next_one():
     calls = Calls()
-    try:
-        with transaction.atomic():
-            on_commit_once("a", calls.to("first"))
-            raise RuntimeError("rolled back")
-    except RuntimeError:
-        pass
+    rolled_back(lambda: on_commit_once("a", calls.to("first")))
     with transaction.atomic():
         on_commit_once("a", calls.to("second"))
     assert calls.made == ["second"]

@@ -46,7 +46,7 @@ class StreamCursor:
             seq = frame.get("seq")
             if seq is None or (self.cursor is not None and seq <= self.cursor) or seq in self.held:
                 continue  # not numbered yet, or a duplicate
-            if seq == (self.cursor or 0) + 1 and self.cursor is not None and not self.held:
+            if self.cursor is not None and seq == self.cursor + 1 and not self.held:
                 self.cursor = seq  # the usual case, the next number with nothing waiting: applied at once
                 applied.append(frame)
             else:

@@ -390,8 +390,11 @@ def run(*, plan: Plan, shape: Shape, out: Out) -> Report:
             # CPU from the commit on: queueing the replies (the agents' side, in the web process in real life) is the
             # benchmark's own work here and comes before.
             at_commit: dict[str, Any] = {}
-            rate, latencies, missing = _outbound(municipality, agent, peer, plan.outbound, on_queued=lambda: at_commit.update(
-                cpu=stack.cpu_seconds(), started=time.monotonic()))
+
+            def queued() -> None:
+                at_commit.update(cpu=stack.cpu_seconds(), started=time.monotonic())
+
+            rate, latencies, missing = _outbound(municipality, agent, peer, plan.outbound, on_queued=queued)
             cpu_before, started, cpu_after = at_commit["cpu"], at_commit["started"], stack.cpu_seconds()
             outbound_cpu = _cpu_used(cpu_before, cpu_after, time.monotonic() - started)
             outbound_each = _cpu_each(_cpu_delta(cpu_before, cpu_after), plan.outbound - missing, "reply")
