@@ -248,6 +248,28 @@ def browser_type_launch_args(browser_type_launch_args):  # type: ignore[no-untyp
     }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_database_left_alone(django_db_setup, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Before the test database is dropped, wait for other sessions on it to end: a server or worker process a test
+    stopped may still be closing its connection (DROP DATABASE then fails with "being accessed by other users").
+    What is still there after a few seconds was left open by a thread and is ended, named on stderr so it can be
+    found."""
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        others: list[tuple[Any, ...]] = []
+        for _attempt in range(50):
+            cursor.execute("SELECT pid, application_name, state, left(query, 200) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            others = cursor.fetchall()
+            if not others:
+                return
+            time.sleep(0.1)
+        for pid, application, state, query in others:
+            sys.stderr.write(f"\nsession {pid} ({application or 'no name'}, {state}) still open on the test "
+                             f"database; its last statement: {query}\n")
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
 def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
     """The per-run data directory (media, secret key) made by tests/settings.py goes with the run."""
     if str(settings.DATA_DIR).startswith(tempfile.gettempdir()) and "omnidesk-test-" in str(settings.DATA_DIR):
