@@ -2,21 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
+from tests.accessibility import assert_accessible
 from tests.conftest import new_resident_id, post_sandbox
 from tests.factories import MembershipFactory, MunicipalityFactory, sandbox_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-              "resultTypes": ["violations"]}
-
-
-def assert_accessible(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    results = Axe().run(page, options=WCAG_21_AA)
-    assert results.violations_count == 0, f"{name}:\n{results.generate_report()}"
-
-
 @pytest.mark.parametrize("language", ["nl-NL", "en-GB"])
 def test_pages_meet_wcag_21_aa(live_stack, browser, client, language):
     municipality = MunicipalityFactory()

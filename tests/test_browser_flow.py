@@ -194,6 +194,7 @@ def test_a_long_thread_opens_at_the_latest_and_shows_earlier_messages_on_request
 
     from omnidesk.tickets.selectors import THREAD_PAGE
     from omnidesk.tickets.services import reaction_record
+    from tests.accessibility import assert_accessible
     from tests.test_query_counts import inbound, resident
 
     identity = resident(demo["municipality"], "Priya Ramdin")
@@ -205,6 +206,7 @@ def test_a_long_thread_opens_at_the_latest_and_shows_earlier_messages_on_request
         thread = anna.locator("#thread")
         expect(thread.locator(".msg")).to_have_count(THREAD_PAGE)
         expect(thread.locator(f"#message-{messages[-1].pk}")).to_be_in_viewport()  # opens at the latest
+        assert_accessible(anna, "a long thread with its link to earlier messages")
         expect(anna.locator("#live-status")).to_have_class(re.compile(r"\bonline\b"))
         _mark_page(anna)
 
