@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,32 @@ def in_thread(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return pool.submit(call).result(timeout=60)
 
 
+class OpenTransaction:
+    """A transaction in a thread of its own that publishes (`write`, its result kept as `result`), then stays open
+    until `commit()`: an earlier id that commits late, or a drain holding its numbers."""
+
+    def __init__(self, write: Callable[[], Any], *, numbering_on_write: bool = False) -> None:
+        self.result: Any = None
+        self._written, self._release = threading.Event(), threading.Event()
+        self._write, self._numbering_on_write = write, numbering_on_write
+        self._thread = threading.Thread(target=self._run)
+        self._thread.start()
+        assert self._written.wait(10), "the transaction did not write in time"
+
+    def _run(self) -> None:
+        try:
+            with transaction.atomic(), numbered_on_write() if self._numbering_on_write else nullcontext():
+                self.result = self._write()
+                self._written.set()
+                assert self._release.wait(30)
+        finally:
+            connection.close()
+
+    def commit(self) -> None:
+        self._release.set()
+        self._thread.join(10)
+
+
 def seqs(frames: list[dict[str, Any]]) -> list[int]:
     return [frame["seq"] for frame in frames]
 
@@ -179,29 +206,15 @@ def test_the_benchmark_dashboards_read_the_protocol_and_the_text_and_skip_the_re
 # --- numbering -----------------------------------------------------------------------------------------------
 def test_numbers_are_per_municipality_without_gaps_in_commit_order(municipality) -> None:  # type: ignore[no-untyped-def]
     other = MunicipalityFactory()
-    first_open, later_committed = threading.Event(), threading.Event()
-    ours: dict[str, Event] = {}
-
-    def early_id_commits_late() -> None:
-        try:
-            with transaction.atomic():
-                ours["early"] = publish(municipality_id=municipality.pk, type="ticket.updated", payload={"n": "early"})
-                first_open.set()
-                assert later_committed.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=early_id_commits_late)
-    thread.start()
-    assert first_open.wait(10)
+    early_id = OpenTransaction(lambda: publish(municipality_id=municipality.pk, type="ticket.updated",
+                                               payload={"n": "early"}))
     in_thread(publish, municipality_id=other.pk, type="ticket.updated", payload={})  # another municipality between
-    ours["late"] = in_thread(publish, municipality_id=municipality.pk, type="ticket.updated", payload={"n": "late"})
+    later = in_thread(publish, municipality_id=municipality.pk, type="ticket.updated", payload={"n": "late"})
     assert relay.drain()  # numbered (by this process's relay thread) while the earlier id is still uncommitted
-    later_committed.set()
-    thread.join(10)
+    early_id.commit()
     assert relay.drain()
 
-    early, late = (Event.objects.get(pk=ours[key].pk) for key in ("early", "late"))
+    early, late = (Event.objects.get(pk=event.pk) for event in (early_id.result, later))
     assert early.pk < late.pk, "ids are taken in the order the rows were written"
     assert (late.seq, early.seq) == (1, 2), "numbers are given after commits, per municipality, without gaps"
     assert stream_head(municipality_id=municipality.pk) == 2 and Stream.objects.get(municipality=other).head == 1
@@ -260,25 +273,12 @@ def test_events_numbered_as_written_take_no_number_when_rolled_back_and_are_push
 
 
 def test_a_numbering_waits_for_a_transaction_that_numbers_as_it_writes(municipality) -> None:  # type: ignore[no-untyped-def]
-    numbered, release = threading.Event(), threading.Event()
-
-    def drain_holding_the_stream() -> None:
-        try:
-            with transaction.atomic(), numbered_on_write():
-                publish(municipality_id=municipality.pk, type="message.created", payload={"t": "drain"})
-                numbered.set()
-                assert release.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=drain_holding_the_stream)
-    thread.start()
-    assert numbered.wait(10)
+    drain = OpenTransaction(lambda: publish(municipality_id=municipality.pk, type="message.created",
+                                            payload={"t": "drain"}), numbering_on_write=True)
     # Committed while the drain still holds its number: the relay's numbering waits for the drain's commit.
     in_thread(publish, municipality_id=municipality.pk, type="ticket.updated", payload={"t": "agent"})
     time.sleep(0.1)
-    release.set()
-    thread.join(10)
+    drain.commit()
     assert relay.drain()
     stored = events_since(municipality_id=municipality.pk, since=0).events
     assert [(e["seq"], e["data"]["t"]) for e in stored] == [(1, "drain"), (2, "agent")]
@@ -369,35 +369,21 @@ def test_a_flood_loses_pushes_and_every_dashboard_still_ends_with_every_event(
 
 
 def test_a_commit_after_a_later_id_with_its_push_lost_still_arrives(server, municipality, agent) -> None:  # type: ignore[no-untyped-def]
-    opened, go = threading.Event(), threading.Event()
-    early: dict[str, int] = {}
-
-    def early_id_commits_late() -> None:
-        try:
-            with transaction.atomic():
-                early["id"] = publish(municipality_id=municipality.pk, type="ticket.updated", payload={"n": "A"}).pk
-                opened.set()
-                assert go.wait(20)
-        finally:
-            connection.close()
-
     with dashboards(server, municipality, agent) as followers:
-        thread = threading.Thread(target=early_id_commits_late)
-        thread.start()
-        assert opened.wait(10)
+        early = OpenTransaction(lambda: publish(municipality_id=municipality.pk, type="ticket.updated",
+                                                payload={"n": "A"}))
         late = in_thread(publish, municipality_id=municipality.pk, type="ticket.updated", payload={"n": "B"})
         wait_until(lambda: len(followers.events[0]) == 1, timeout=10, message="the later id, live")
         missed = MissedPush(municipality.pk)
         with missed:  # the earlier id commits now, and its push reaches no one
-            go.set()
-            thread.join(10)
+            early.commit()
         started = time.monotonic()
         wait_until(lambda: len(followers.events[0]) == 2, timeout=NOTICE_WITHIN + 5, message="the earlier id")
         noticed_after = time.monotonic() - started
 
     events = followers.events[0]
-    assert early["id"] < late.pk
-    assert [(e["id"], e["seq"]) for e in events] == [(late.pk, 1), (early["id"], 2)]
+    assert early.result.pk < late.pk
+    assert [(e["id"], e["seq"]) for e in events] == [(late.pk, 1), (early.result.pk, 2)]
     assert followers.followers[0].stats.recovered == 1, "the earlier id came by catch-up: its push was lost"
     assert noticed_after < NOTICE_WITHIN
 

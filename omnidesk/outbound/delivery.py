@@ -173,11 +173,11 @@ class Pipeline:
             if done and not self._returned:
                 self._first_returned = time.monotonic()
             self._returned.extend(self._in_flight.pop(future) for future in done)
-            if done and not any(_provider_struggles(a.error) for a in self._returned):
-                self.pump()  # the freed senders go on while this thread records what came back
+        struggling = any(_provider_struggles(a.error) for a in self._returned)
+        if self._returned and not struggling:
+            self.pump()  # the freed senders go on while this thread records what came back
         if self._returned and (len(self._returned) >= RECORD_GROUP or not self._in_flight
-                               or time.monotonic() - self._first_returned >= RECORD_AFTER
-                               or any(_provider_struggles(a.error) for a in self._returned)):
+                               or time.monotonic() - self._first_returned >= RECORD_AFTER or struggling):
             returned, self._returned = self._returned, []
             self._record(returned)
 
