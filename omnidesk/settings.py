@@ -249,9 +249,11 @@ OMNIDESK = {
     # Who stores what webhooks accepted (inbound.journal): "worker" (Celery, in batches: production) or "inline"
     # (the webhook's own request, one at a time: the embedded default and a deploy without workers).
     "INGEST": env.str("OMNIDESK_INGEST", default="inline"),
-    # Worker ingest under load: while webhooks arrive faster than this many per second (0: never), a drain that finds
-    # fewer than INGEST_GATHER_BATCH entries waits INGEST_GATHER_MS for more (inbound/listener.py).
+    # Worker ingest under load: while webhooks arrive faster than INGEST_GATHER_RATE per second, or wait longer than
+    # INGEST_GATHER_BEHIND_MS for their drain (0: neither), a drain that finds fewer than INGEST_GATHER_BATCH entries
+    # waits INGEST_GATHER_MS for more (inbound/listener.py; INGEST_GATHER_MS 0: never).
     "INGEST_GATHER_RATE": env.int("OMNIDESK_INGEST_GATHER_RATE", default=200),
+    "INGEST_GATHER_BEHIND_MS": env.int("OMNIDESK_INGEST_GATHER_BEHIND_MS", default=100),
     "INGEST_GATHER_BATCH": env.int("OMNIDESK_INGEST_GATHER_BATCH", default=200),
     "INGEST_GATHER_MS": env.int("OMNIDESK_INGEST_GATHER_MS", default=60),
     # Attachments (inbound, fetched from providers, or uploaded) above this size are refused.

@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
 from omnidesk.inbound import journal
@@ -36,7 +36,32 @@ def test_drains_gather_only_above_the_configured_rate(settings):
     assert gathering_for(120.0) is None, "100 webhooks a second: every drain starts at once"
     assert gathering_for(450.0) == journal.Gathering(batch=80, wait=0.025)
     settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_RATE": 0}
-    assert gathering_for(10_000.0) is None, "0 switches gathering off"
+    assert gathering_for(10_000.0) is None, "0 switches the rate off"
+
+
+def test_drains_also_gather_when_they_fall_behind_whatever_the_rate(settings):
+    settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_RATE": 200, "INGEST_GATHER_BEHIND_MS": 100,
+                         "INGEST_GATHER_BATCH": 80, "INGEST_GATHER_MS": 25}
+    assert gathering_for(60.0, waited=0.02) is None, "entries drained within 20 ms: the drains keep up"
+    assert gathering_for(60.0, waited=0.25) == journal.Gathering(batch=80, wait=0.025), \
+        "a slow machine falls behind at 60 webhooks a second"
+    settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_BEHIND_MS": 0}
+    assert gathering_for(60.0, waited=5.0) is None, "0 switches the measure of falling behind off"
+    settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_BEHIND_MS": 100, "INGEST_GATHER_MS": 0}
+    assert gathering_for(10_000.0, waited=5.0) is None, "no wait: no gathering at all"
+
+
+@pytest.mark.django_db(transaction=True)  # each webhook's append commits on its own, as in production
+def test_a_drain_reports_how_long_its_oldest_entry_waited_for_it(account):
+    with ingest_mode("worker"):
+        _post(account, 2, "waiting")
+        time.sleep(0.4)
+        report = journal.drain()
+        assert report.entries == 2
+        assert 0.4 <= report.waited < 30, "measured on the database's clock from the first entry's arrival"
+        _post(account, 1, "fresh")
+        assert journal.drain().waited < 0.4, "an entry drained right away waited only as long as its drain took"
+        assert journal.drain().waited == 0.0, "nothing taken, nothing waited"
 
 
 def _post(account, count: int, tag: str) -> None:  # type: ignore[no-untyped-def]
@@ -117,4 +142,44 @@ def test_a_listener_drains_without_notices_during_a_burst_and_listens_again_when
                        message="a lone webhook after the burst to be stored on its notice")
         assert not JournalEntry.objects.exists()
     finally:
+        listener.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_listener_gathers_when_its_drains_fall_behind_at_a_low_rate(account, settings):
+    settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_RATE": 100_000, "INGEST_GATHER_BEHIND_MS": 100,
+                         "INGEST_GATHER_BATCH": 10, "INGEST_GATHER_MS": 20}
+    listener = JournalListener()
+    listener.start()
+    polled, done = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if listener.polling:
+                polled.set()
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ingest_mode("worker"):
+            client = Client()
+            # Another drain holds the lock (a slow one, on a busy machine): what arrives meanwhile waits for it.
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [journal.DRAIN_LOCK])
+                for n in range(3):
+                    assert post_sandbox(Client(), account, {"id": f"late-{n}", "text": f"Laat {n}"},
+                                        new_resident_id()).status_code == 200
+                time.sleep(0.4)
+            wait_until(lambda: Message.objects.count() == 3, timeout=20, message="the waiting webhooks to be stored")
+            wait_until(polled.is_set, timeout=10, message="the listener to gather after a drain that fell behind")
+            wait_until(lambda: not listener.polling, timeout=10, message="the listener to listen again")
+            assert post_sandbox(client, account, {"id": "alone", "text": "Alleen"}, new_resident_id()).status_code == 200
+            wait_until(lambda: Message.objects.filter(text="Alleen").exists(), timeout=5,
+                       message="a lone webhook to be stored on its notice once the drains keep up")
+        assert not JournalEntry.objects.exists()
+    finally:
+        done.set()
+        watcher.join()
         listener.stop()

@@ -53,6 +53,9 @@ class DrainReport:
     failed: int = 0
     stored: IngestReport = field(default_factory=IngestReport)
     last_id: int = 0  # the newest entry taken: how far appends had come (the listener's measure of the rate)
+    # How long the oldest entry taken had been waiting when its drain began, in seconds: how far behind the drains
+    # are (the listener gathers when they fall behind, whatever the rate).
+    waited: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ def drain_all(max_batches: int = 1_000, gathering: Gathering | None = None) -> D
         total.failed += report.failed
         total.stored.add(report.stored)
         total.last_id = max(total.last_id, report.last_id)
+        total.waited = max(total.waited, report.waited)
         if report.entries < BATCH_SIZE:
             break
     return total
@@ -122,15 +126,18 @@ def drain(limit: int = BATCH_SIZE, gathering: Gathering | None = None) -> DrainR
     """Store up to `limit` waiting entries in one transaction, oldest first."""
     with transaction.atomic():
         bitmap_scans = ""
+        began = timezone.now()
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # The take reads the journal in id order. Drained entries stay behind as dead index entries until
                 # vacuum; an index scan marks them and skips them cheaply from then on, but a bitmap scan (the
                 # planner's choice for a table not analysed yet) visits every one of them again, each time.
+                # The database's clock says when the drain began: entries are stamped with it too.
                 cursor.execute("SELECT pg_advisory_xact_lock(%s), current_setting('enable_bitmapscan'), "
-                               "set_config('enable_bitmapscan', 'off', true)", [DRAIN_LOCK])
-                bitmap_scans = cursor.fetchone()[1]
+                               "set_config('enable_bitmapscan', 'off', true), clock_timestamp()", [DRAIN_LOCK])
+                _lock, bitmap_scans, _off, began = cursor.fetchone()
         entries = _take(limit)
+        waited = max(0.0, (began - min(e.available_at for e in entries)).total_seconds()) if entries else 0.0
         if gathering is not None and len(entries) < min(gathering.batch, limit):
             time.sleep(gathering.wait)
             entries += _take(limit - len(entries), after=entries[-1].pk if entries else 0)
@@ -140,7 +147,9 @@ def drain(limit: int = BATCH_SIZE, gathering: Gathering | None = None) -> DrainR
         # Drains run one at a time (the lock above) and commit right after storing: their dashboard events are
         # numbered as they are written (realtime.services).
         with numbered_on_write():
-            return _store(entries)
+            report = _store(entries)
+        report.waited = waited
+        return report
 
 
 def _take(limit: int, after: int = 0) -> list[JournalEntry]:

@@ -6,11 +6,12 @@ and drains when notified; drains run one at a time across all workers (inbound.j
 that loses its connection reconnects with backoff and drains first what arrived meanwhile; beat's drain every few
 seconds covers any gap.
 
-While webhooks arrive faster than OMNIDESK_INGEST_GATHER_RATE per second, drains gather larger batches
-(journal.Gathering): a few milliseconds more per message buy a much lower cost per message when the machine is busy.
-The listener then stops listening and drains one batch after the other (there is always work waiting), which spares
-PostgreSQL and the listener a notice per webhook; when the rate falls it listens again. At a lower rate every drain
-starts at once.
+While webhooks arrive faster than OMNIDESK_INGEST_GATHER_RATE per second, or wait longer than
+OMNIDESK_INGEST_GATHER_BEHIND_MS before their drain begins (the drains fall behind: a slower machine reaches that
+point at a lower rate), drains gather larger batches (journal.Gathering): a few milliseconds more per message buy a
+much lower cost per message when the machine is busy. The listener then stops listening and drains one batch after
+the other (there is always work waiting), which spares PostgreSQL and the listener a notice per webhook; when the
+drains keep up again it listens again. Otherwise every drain starts at once.
 """
 from __future__ import annotations
 
@@ -56,11 +57,15 @@ class AppendRate:
         return (last_id - first_id) / max(last_at - first_at, now - first_at, 1e-3)
 
 
-def gathering_for(rate: float) -> Gathering | None:
-    threshold = settings.OMNIDESK["INGEST_GATHER_RATE"]
-    if not threshold or rate < threshold:
+def gathering_for(rate: float, waited: float = 0.0) -> Gathering | None:
+    """Gather while appends come fast or drains fall behind (`waited`: seconds the last drain's oldest entry waited
+    for it); None: every drain starts at once."""
+    options = settings.OMNIDESK
+    fast = 0 < options["INGEST_GATHER_RATE"] <= rate
+    behind = 0 < options["INGEST_GATHER_BEHIND_MS"] <= waited * 1000
+    if not options["INGEST_GATHER_MS"] or not (fast or behind):
         return None
-    return Gathering(batch=settings.OMNIDESK["INGEST_GATHER_BATCH"], wait=settings.OMNIDESK["INGEST_GATHER_MS"] / 1000)
+    return Gathering(batch=options["INGEST_GATHER_BATCH"], wait=options["INGEST_GATHER_MS"] / 1000)
 
 
 def notify_listeners() -> None:
@@ -75,6 +80,7 @@ class JournalListener:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._rate = AppendRate()
+        self._waited = 0.0  # how long the last drain's oldest entry had waited for it
         self._polling = False
 
     def start(self) -> None:
@@ -111,7 +117,7 @@ class JournalListener:
 
     def _follow(self, listening: psycopg.Connection) -> None:
         while not self._stop.is_set():
-            gathering = gathering_for(self._rate.per_second())
+            gathering = gathering_for(self._rate.per_second(), self._waited)
             busy = gathering is not None
             if busy and not self._polling:
                 # Appends come faster than drains end: every drain has work waiting, so drain one after the other
@@ -136,6 +142,7 @@ class JournalListener:
         try:
             report = drain_all(gathering=gathering)
             self._rate.note(report.last_id)
+            self._waited = report.waited
             return True
         except Exception:  # noqa: BLE001  (the entries stay in the journal; the next notice or beat drains them)
             logger.exception("journal drain failed")
