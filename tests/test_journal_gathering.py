@@ -43,8 +43,11 @@ def test_drains_also_gather_when_they_fall_behind_whatever_the_rate(settings):
     settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_RATE": 200, "INGEST_GATHER_BEHIND_MS": 100,
                          "INGEST_GATHER_BATCH": 80, "INGEST_GATHER_MS": 25}
     assert gathering_for(60.0, waited=0.02) is None, "entries drained within 20 ms: the drains keep up"
-    assert gathering_for(60.0, waited=0.25) == journal.Gathering(batch=80, wait=0.025), \
-        "a slow machine falls behind at 60 webhooks a second"
+    assert gathering_for(60.0, waited=0.12) == journal.Gathering(batch=80, wait=0.1), \
+        "a slow machine falls behind at 60 webhooks a second: drains gather as long as entries already waited"
+    assert gathering_for(60.0, waited=0.25) == journal.Gathering(batch=80, wait=0.1), "at most four times the set wait"
+    assert gathering_for(450.0, waited=0.0) == journal.Gathering(batch=80, wait=0.025), "fast, not behind: the set wait"
+    assert gathering_for(450.0, waited=0.05) == journal.Gathering(batch=80, wait=0.05)
     settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_BEHIND_MS": 0}
     assert gathering_for(60.0, waited=5.0) is None, "0 switches the measure of falling behind off"
     settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_BEHIND_MS": 100, "INGEST_GATHER_MS": 0}

@@ -57,15 +57,25 @@ class AppendRate:
         return (last_id - first_id) / max(last_at - first_at, now - first_at, 1e-3)
 
 
+# How much longer than INGEST_GATHER_MS a drain may gather when the drains are far behind.
+MAX_GATHER_FACTOR = 4
+
+
 def gathering_for(rate: float, waited: float = 0.0) -> Gathering | None:
     """Gather while appends come fast or drains fall behind (`waited`: seconds the last drain's oldest entry waited
-    for it); None: every drain starts at once."""
+    for it); None: every drain starts at once.
+
+    The further behind, the longer a drain gathers: as long as its predecessor's oldest entry had waited (from
+    INGEST_GATHER_MS up to MAX_GATHER_FACTOR times it). Larger batches cost less per message, so the drains catch
+    up, and an entry delays at most as long again as entries already wait; as they catch up the wait shrinks.
+    """
     options = settings.OMNIDESK
+    least = options["INGEST_GATHER_MS"] / 1000
     fast = 0 < options["INGEST_GATHER_RATE"] <= rate
     behind = 0 < options["INGEST_GATHER_BEHIND_MS"] <= waited * 1000
-    if not options["INGEST_GATHER_MS"] or not (fast or behind):
+    if not least or not (fast or behind):
         return None
-    return Gathering(batch=options["INGEST_GATHER_BATCH"], wait=options["INGEST_GATHER_MS"] / 1000)
+    return Gathering(batch=options["INGEST_GATHER_BATCH"], wait=min(max(least, waited), MAX_GATHER_FACTOR * least))
 
 
 def notify_listeners() -> None:
