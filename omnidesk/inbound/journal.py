@@ -64,8 +64,9 @@ class Gathering:
 
     Each batch has a fixed cost (some twenty statements and a commit); when webhooks arrive by the hundred per
     second, drains that run back to back with a few entries each spend most of the machine on that fixed cost. The
-    listener only gathers while appends come faster than a set rate (inbound/listener.py), so a lone webhook is
-    never kept waiting. The wait holds the drain lock: no other drain takes a small batch meanwhile.
+    listener only gathers while appends come faster than a set rate or entries wait too long for their drain
+    (inbound/listener.py), so a lone webhook is never kept waiting. The wait holds the drain lock: no other drain
+    takes a small batch meanwhile.
     """
 
     batch: int
