@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection, transaction
@@ -109,49 +111,10 @@ def test_a_drain_that_finds_a_full_batch_does_not_wait(account):
     assert time.monotonic() - started < 15, "a batch already full is stored without the wait"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_listener_drains_without_notices_during_a_burst_and_listens_again_when_it_ends(account, settings):
-    settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_RATE": 20, "INGEST_GATHER_BATCH": 10,
-                         "INGEST_GATHER_MS": 20}
-    listener = JournalListener()
-    listener.start()
-    try:
-        with ingest_mode("worker"):
-            # Watched from a thread of its own until the burst is stored: the listener may switch only once its drains
-            # have seen the rate, which on a busy machine can be after the last webhook was posted.
-            polled, stored = threading.Event(), threading.Event()
-
-            def watch() -> None:
-                while not stored.is_set():
-                    if listener.polling:
-                        polled.set()
-                    time.sleep(0.001)
-
-            watcher = threading.Thread(target=watch)
-            watcher.start()
-            client = Client()
-            try:
-                for n in range(120):  # a few hundred a second from this test: far above the 20/s set above
-                    assert post_sandbox(client, account, {"id": f"b-{n}", "text": f"Burst {n}"},
-                                        new_resident_id()).status_code == 200
-                wait_until(lambda: Message.objects.count() == 120, timeout=20, message="the burst to be stored")
-            finally:
-                stored.set()
-                watcher.join()
-            assert polled.is_set(), "the listener stopped waiting for notices during the burst"
-            wait_until(lambda: not listener.polling, timeout=10, message="the listener to listen again")
-            assert post_sandbox(client, account, {"id": "alone", "text": "Alleen"}, new_resident_id()).status_code == 200
-            wait_until(lambda: Message.objects.filter(text="Alleen").exists(), timeout=5,
-                       message="a lone webhook after the burst to be stored on its notice")
-        assert not JournalEntry.objects.exists()
-    finally:
-        listener.stop()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_listener_gathers_when_its_drains_fall_behind_at_a_low_rate(account, settings):
-    settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_RATE": 100_000, "INGEST_GATHER_BEHIND_MS": 100,
-                         "INGEST_GATHER_BATCH": 10, "INGEST_GATHER_MS": 20}
+@contextmanager
+def _listening() -> Iterator[tuple[JournalListener, threading.Event]]:
+    """A real listener thread, and an event set once it was seen draining without notices (watched from a thread of
+    its own: it may switch only once its drains have measured the load, on a busy machine after the last webhook)."""
     listener = JournalListener()
     listener.start()
     polled, done = threading.Event(), threading.Event()
@@ -165,24 +128,48 @@ def test_a_listener_gathers_when_its_drains_fall_behind_at_a_low_rate(account, s
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        with ingest_mode("worker"):
-            client = Client()
-            # Another drain holds the lock (a slow one, on a busy machine): what arrives meanwhile waits for it.
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [journal.DRAIN_LOCK])
-                for n in range(3):
-                    assert post_sandbox(Client(), account, {"id": f"late-{n}", "text": f"Laat {n}"},
-                                        new_resident_id()).status_code == 200
-                time.sleep(0.4)
-            wait_until(lambda: Message.objects.count() == 3, timeout=20, message="the waiting webhooks to be stored")
-            wait_until(polled.is_set, timeout=10, message="the listener to gather after a drain that fell behind")
-            wait_until(lambda: not listener.polling, timeout=10, message="the listener to listen again")
-            assert post_sandbox(client, account, {"id": "alone", "text": "Alleen"}, new_resident_id()).status_code == 200
-            wait_until(lambda: Message.objects.filter(text="Alleen").exists(), timeout=5,
-                       message="a lone webhook to be stored on its notice once the drains keep up")
-        assert not JournalEntry.objects.exists()
+        yield listener, polled
     finally:
         done.set()
         watcher.join()
         listener.stop()
+
+
+def _listens_again_and_stores_a_lone_webhook(listener: JournalListener, account) -> None:  # type: ignore[no-untyped-def]
+    wait_until(lambda: not listener.polling, timeout=10, message="the listener to listen again")
+    assert post_sandbox(Client(), account, {"id": "alone", "text": "Alleen"}, new_resident_id()).status_code == 200
+    wait_until(lambda: Message.objects.filter(text="Alleen").exists(), timeout=5,
+               message="a lone webhook to be stored on its notice once the drains keep up")
+    assert not JournalEntry.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_listener_drains_without_notices_during_a_burst_and_listens_again_when_it_ends(account, settings):
+    settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_RATE": 20, "INGEST_GATHER_BATCH": 10,
+                         "INGEST_GATHER_MS": 20}
+    with _listening() as (listener, polled), ingest_mode("worker"):
+        client = Client()
+        for n in range(120):  # a few hundred a second from this test: far above the 20/s set above
+            assert post_sandbox(client, account, {"id": f"b-{n}", "text": f"Burst {n}"},
+                                new_resident_id()).status_code == 200
+        wait_until(lambda: Message.objects.count() == 120, timeout=20, message="the burst to be stored")
+        assert polled.is_set(), "the listener stopped waiting for notices during the burst"
+        _listens_again_and_stores_a_lone_webhook(listener, account)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_listener_gathers_when_its_drains_fall_behind_at_a_low_rate(account, settings):
+    settings.OMNIDESK = {**settings.OMNIDESK, "INGEST_GATHER_RATE": 100_000, "INGEST_GATHER_BEHIND_MS": 100,
+                         "INGEST_GATHER_BATCH": 10, "INGEST_GATHER_MS": 20}
+    with _listening() as (listener, polled), ingest_mode("worker"):
+        # Another drain holds the lock (a slow one, on a busy machine): what arrives meanwhile waits for it.
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [journal.DRAIN_LOCK])
+            for n in range(3):
+                assert post_sandbox(Client(), account, {"id": f"late-{n}", "text": f"Laat {n}"},
+                                    new_resident_id()).status_code == 200
+            time.sleep(0.4)
+        wait_until(lambda: Message.objects.count() == 3, timeout=20, message="the waiting webhooks to be stored")
+        wait_until(polled.is_set, timeout=10, message="the listener to gather after a drain that fell behind")
+        _listens_again_and_stores_a_lone_webhook(listener, account)
